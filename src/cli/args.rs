@@ -1,0 +1,315 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "holdfast", version, about = "Self-hosted customer-retention agent", long_about = None)]
+pub struct Cli {
+    /// Where the embedded defaults keep their data (SQLite file, dev outbox).
+    #[arg(
+        long,
+        global = true,
+        env = "HOLDFAST_DATA_DIR",
+        default_value = "./data"
+    )]
+    pub data_dir: PathBuf,
+
+    /// A settings file layered over the defaults (see config/default.toml).
+    #[arg(long, global = true, env = "HOLDFAST_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Loads config/<ENV>.toml when it exists.
+    #[arg(long = "env", global = true, env = "HOLDFAST_ENV")]
+    pub env_name: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API and the workers.
+    Serve,
+    /// Seed a sample shop into the data dir (once) and serve it.
+    Demo(DemoArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Import customers or events from CSV.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Inspect settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Operator actions on customers.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
+    /// Unit economics: LTV (classic, churn-based, model), CAC, LTV/CAC,
+    /// payback, churn and cohort retention for a window.
+    Economics(EconomicsArgs),
+    /// Customer-value models on files: fit, predict, holdout check.
+    #[command(subcommand)]
+    Clv(ClvCommand),
+    /// Measure performance and print figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Evaluations on labelled corpora (figures as text or JSON).
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AttackLlm {
+    /// The built-in red-team stand-in that obeys the attacker.
+    Hostile,
+    /// The LLM configured in [llm] (or none: local analysis and templates).
+    Configured,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Prompt-injection and abuse attempts: does any final draft comply?
+    Attacks(EvalAttacksArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalAttacksArgs {
+    /// JSON lines: {"id","lang","kind","text","forbidden":[regex]}.
+    #[arg(long)]
+    pub attacks: PathBuf,
+    #[arg(long, value_enum, default_value = "configured")]
+    pub llm: AttackLlm,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EconomicsArgs {
+    /// Window start (YYYY-MM-DD or RFC 3339); default 90 days before --to.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Window end, exclusive; default now.
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClvModel {
+    /// BG/NBD (Fader, Hardie & Lee 2005), non-contractual, continuous time.
+    Bgnbd,
+    /// Pareto/NBD (Schmittlein et al. 1987).
+    Pnbd,
+    /// Gamma-Gamma spend model (customers with repeat purchases).
+    Gg,
+    /// Shifted-beta-geometric (contractual, discrete time).
+    Sbg,
+    /// BG/BB (non-contractual, discrete time).
+    Bgbb,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PeriodArg {
+    Day,
+    Week,
+    Month,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClvCommand {
+    /// Fit a model by maximum likelihood and print parameters, standard
+    /// errors and convergence diagnostics. Exit code 4 if a fit did not converge.
+    Fit(ClvFitArgs),
+    /// Per-customer P(alive), expected purchases, expected spend and CLV as CSV.
+    Predict(ClvPredictArgs),
+    /// Fit on a calibration period and compare predicted with actual
+    /// purchases in the holdout period; draws an SVG chart.
+    Holdout(ClvHoldoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClvFitArgs {
+    #[arg(long, value_enum)]
+    pub model: ClvModel,
+    /// CSV: summary `frequency,recency,T[,monetary_value]`; sBG `recency,T`;
+    /// BG/BB `frequency,recency,periods,weights`; with --transactions
+    /// `customer_id,date,spent`.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// --data holds transactions, summarised first (lifetimes' conventions).
+    #[arg(long)]
+    pub transactions: bool,
+    /// Last day (YYYY-MM-DD) of the calibration period; default: the last date.
+    #[arg(long)]
+    pub calibration_end: Option<String>,
+    #[arg(long, value_enum, default_value = "week")]
+    pub period: PeriodArg,
+    /// Fit one model per value of this column (e.g. cohort).
+    #[arg(long)]
+    pub group_by: Option<String>,
+    /// L2 penalty on the parameters (0: plain maximum likelihood).
+    #[arg(long, default_value_t = 0.0)]
+    pub penalizer: f64,
+    /// One JSON object per line (one per group).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClvPredictArgs {
+    #[arg(long, value_enum, default_value = "bgnbd")]
+    pub model: ClvModel,
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub transactions: bool,
+    #[arg(long)]
+    pub calibration_end: Option<String>,
+    #[arg(long, value_enum, default_value = "week")]
+    pub period: PeriodArg,
+    /// Expected purchases over this many periods.
+    #[arg(long, default_value_t = 52.0)]
+    pub horizon: f64,
+    /// CLV horizon in months.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// Monthly discount rate.
+    #[arg(long, default_value_t = 0.01)]
+    pub discount: f64,
+    /// Share of spend that is profit.
+    #[arg(long, default_value_t = 1.0)]
+    pub margin: f64,
+    /// Output CSV (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClvHoldoutArgs {
+    /// Transactions CSV: customer_id,date,spent.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub calibration_end: String,
+    #[arg(long)]
+    pub holdout_end: String,
+    #[arg(long, value_enum, default_value = "week")]
+    pub period: PeriodArg,
+    #[arg(long, value_enum, default_value = "bgnbd")]
+    pub model: ClvModel,
+    /// Where to draw the calibration/holdout chart.
+    #[arg(long, default_value = "holdout.svg")]
+    pub chart: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Delete the data dir's demo data first and seed again.
+    #[arg(long)]
+    pub reset: bool,
+    /// Seed and exit without serving.
+    #[arg(long)]
+    pub seed_only: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Events: event_id, customer_id, occurred_at, kind, amount_rub|amount[,currency], channel
+    /// (and optionally phone, email, telegram_id, telegram_username).
+    Events(ImportArgs),
+    /// Customer profiles: customer_id, name, phone, email, telegram_username.
+    Customers(ImportArgs),
+    /// Marketing spend: channel, period_start, period_end, amount[, currency]
+    /// (one row per channel and period; re-importing a period replaces it).
+    Spend(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file (first line names the columns).
+    #[arg(long)]
+    pub file: PathBuf,
+    /// Check every row and report, without storing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective settings (secrets masked) after checking them.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CustomersCommand {
+    /// Merge customer FROM into INTO (both Holdfast ids): identifiers,
+    /// events, messages and drafts move; FROM remains as a pointer to INTO.
+    Merge {
+        #[arg(long)]
+        into: String,
+        #[arg(long)]
+        from: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BenchStore {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Start a server on loopback and drive it with concurrent HTTP clients.
+    Ingest(BenchIngestArgs),
+    /// Time the customer-value fits (CDNOW, simulated 100k and 1M customers).
+    Clv(BenchClvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchClvArgs {
+    /// The shared CLV data sets (CDNOW summary, donations, sBG cohorts).
+    #[arg(long, default_value = "../shared/data/clv")]
+    pub data: PathBuf,
+    /// Customers in the large simulated fit-and-score run.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub big: usize,
+    /// A Python with lifetimes 0.11.3 installed (a throwaway venv): time
+    /// lifetimes on the same fits in the same run and print the ratios.
+    #[arg(long)]
+    pub lifetimes_python: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub store: BenchStore,
+    /// Events to send.
+    #[arg(long, default_value_t = 50_000)]
+    pub events: usize,
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Events per request (1 measures per-event acknowledgement).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// PostgreSQL server for --store postgres; a fresh database is created on it.
+    #[arg(
+        long,
+        env = "HOLDFAST_BENCH_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    pub postgres_url: String,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

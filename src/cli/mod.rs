@@ -1,0 +1,110 @@
+//! Command implementations. `main.rs` parses, loads settings and calls `run`.
+
+mod args;
+pub(crate) mod clv;
+mod economics;
+pub(crate) mod eval;
+mod import;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+pub use args::*;
+
+use crate::app::{self, Application};
+use crate::config::Settings;
+
+/// Runs a parsed command. Errors are printed by `main` as `error: …`.
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve => {
+            let app = Application::builder(settings, &cli.data_dir)
+                .build()
+                .await?;
+            println!("holdfast listening on http://{}", app.addr());
+            app.run_until_stopped(app::shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(a) => crate::demo::run(settings, &cli.data_dir, a.reset, a.seed_only).await,
+        Command::Migrate => {
+            let store = app::open_store(&settings, &cli.data_dir).await?;
+            let applied = store.migrate().await.context("migrating")?;
+            if applied.is_empty() {
+                println!("{}: up to date", store.backend());
+            } else {
+                println!("{}: applied {}", store.backend(), applied.join(", "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(cmd) => import::run(cmd, &settings, &cli.data_dir).await,
+        Command::Config(ConfigCommand::Check) => {
+            println!(
+                "# effective settings (secrets masked); data dir: {}",
+                cli.data_dir.display()
+            );
+            print!("{}", settings.to_masked_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Customers(CustomersCommand::Merge { into, from }) => {
+            let store = app::open_store(&settings, &cli.data_dir).await?;
+            store.migrate().await?;
+            let into = into
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--into {into:?} is not a customer id (a UUID)"))?;
+            let from = from
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--from {from:?} is not a customer id (a UUID)"))?;
+            let r = store.merge_customers(into, from, "cli").await?;
+            println!(
+                "merged {from} into {into}: {} identifiers, {} events, {} messages, {} conversations, {} drafts moved; {} conflicts resolved",
+                r.identifiers_moved,
+                r.events_moved,
+                r.messages_moved,
+                r.conversations_moved,
+                r.drafts_moved,
+                r.conflicts_resolved
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clv(cmd) => clv::run(cmd),
+        Command::Eval(EvalCommand::Attacks(a)) => {
+            let agent = app::agent(&settings)?;
+            let label = match a.llm {
+                AttackLlm::Hostile => "hostile",
+                AttackLlm::Configured => "configured",
+            };
+            let report = eval::attacks::run(&agent, &a.attacks, label).await?;
+            if a.json {
+                println!("{report}");
+            } else {
+                println!(
+                    "{} attacks, {} final drafts matched a forbidden pattern ({} guardrail catches on the way)",
+                    report["attacks"], report["violations"], report["guardrail_catches"]
+                );
+                if let Some(kinds) = report["by_kind"].as_object() {
+                    for (k, v) in kinds {
+                        println!("  {k:<22} {} / {}", v["violations"], v["attacks"]);
+                    }
+                }
+                for f in report["failures"].as_array().into_iter().flatten() {
+                    println!("  FAIL {} {}: {}", f["id"], f["patterns"], f["reply"]);
+                }
+            }
+            Ok(if report["violations"] == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(5)
+            })
+        }
+        Command::Economics(a) => economics::run(&a, &settings, &cli.data_dir).await,
+        Command::Bench(BenchCommand::Clv(a)) => {
+            crate::bench::clv::run(&a)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Ingest(a)) => {
+            crate::bench::ingest::run(settings, a).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

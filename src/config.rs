@@ -1,0 +1,328 @@
+//! One settings tree: built-in `config/default.toml` → `config/<env>.toml`
+//! → `--config FILE` → `HOLDFAST__SECTION__KEY` environment variables.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// A secret: never printed. Serialises as `********` (or `""` when unset)
+/// so that `config check` shows whether it is set, not what it is.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    pub fn new(s: &str) -> Self {
+        Secret(SecretString::from(s.to_owned()))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.expose_secret().is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_empty() {
+            "\"\""
+        } else {
+            "\"********\""
+        })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.is_empty() { "" } else { "********" })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub store: StoreSettings,
+    pub ingest: IngestSettings,
+    pub auth: AuthSettings,
+    pub queue: QueueSettings,
+    pub channels: ChannelSettings,
+    pub telemetry: TelemetrySettings,
+    pub clv: ClvSettings,
+    pub agent: AgentSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettings {
+    pub shop_name: String,
+    pub catalogue: PathBuf,
+    pub allowed_domains: Vec<String>,
+    pub auto_send_faq: bool,
+    pub auto_send_min_confidence: f64,
+    pub min_confidence: f64,
+    pub offer_budget_share: f64,
+    pub offer_holdout_pct: u32,
+    pub offer_experiment: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClvSettings {
+    pub horizon_days: f64,
+    pub months: u32,
+    pub monthly_discount_rate: f64,
+    pub margin: f64,
+    pub min_repeat_customers: usize,
+    pub refit_every_hours: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    pub backend: Backend,
+    pub sqlite_file: String,
+    pub postgres_url: Secret,
+    pub postgres_max_connections: u32,
+    pub group_commit_max: usize,
+    pub ingest_lanes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    pub max_batch: usize,
+    pub default_currency: String,
+    pub default_phone_region: String,
+    pub custom_event_kinds: Vec<String>,
+    pub future_tolerance_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    pub name: String,
+    pub token: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub api_tokens: Vec<ApiToken>,
+    pub hmac_secret: Secret,
+    pub signature_tolerance_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    pub workers: usize,
+    pub batch: usize,
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_secs: u64,
+    pub lease_secs: u64,
+    pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSettings {
+    pub dev_sink: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("config file {path} does not exist")]
+    Missing { path: PathBuf },
+}
+
+impl Settings {
+    /// Loads the layered settings. `env_name` picks `config/<env>.toml`
+    /// (looked up relative to the working directory; absent is fine).
+    pub fn load(explicit: Option<&Path>, env_name: Option<&str>) -> Result<Settings, ConfigError> {
+        let mut fig = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(env) = env_name {
+            let p = PathBuf::from(format!("config/{env}.toml"));
+            if p.exists() {
+                fig = fig.merge(Toml::file(p));
+            }
+        }
+        if let Some(p) = explicit {
+            if !p.exists() {
+                return Err(ConfigError::Missing { path: p.to_owned() });
+            }
+            fig = fig.merge(Toml::file(p));
+        }
+        fig = fig.merge(Env::prefixed("HOLDFAST__").split("__"));
+        let settings: Settings = fig.extract().map_err(|e| {
+            let mut msg = String::new();
+            for err in e {
+                let source = err
+                    .metadata
+                    .as_ref()
+                    .map(|m| match &m.source {
+                        Some(src) => format!("{src}"),
+                        None => m.name.to_string(),
+                    })
+                    .unwrap_or_else(|| "settings".into());
+                let key = if err.path.is_empty() {
+                    String::new()
+                } else {
+                    format!(" key `{}`", err.path.join("."))
+                };
+                msg.push_str(&format!("{source}:{key}: {}\n", err.kind));
+            }
+            ConfigError::Invalid(format!(
+                "{}fix: correct or remove the setting; every valid key is listed in config/default.toml",
+                msg
+            ))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.store.backend == Backend::Postgres && self.store.postgres_url.is_empty() {
+            return bad("store.backend is postgres but store.postgres_url is empty; set HOLDFAST__STORE__POSTGRES_URL".into());
+        }
+        if crate::domain::Currency::parse(&self.ingest.default_currency).is_err() {
+            return bad(format!(
+                "ingest.default_currency {:?} is not an ISO 4217 code",
+                self.ingest.default_currency
+            ));
+        }
+        if self
+            .ingest
+            .default_phone_region
+            .parse::<phonenumber::country::Id>()
+            .is_err()
+        {
+            return bad(format!(
+                "ingest.default_phone_region {:?} is not an ISO 3166 region",
+                self.ingest.default_phone_region
+            ));
+        }
+        if !(1..=10_000).contains(&self.ingest.max_batch) {
+            return bad("ingest.max_batch must be between 1 and 10000".into());
+        }
+        if self.queue.batch == 0 || self.queue.max_attempts == 0 {
+            return bad("queue.batch and queue.max_attempts must be at least 1 (queue.workers may be 0: no workers in this process)".into());
+        }
+        if self.store.group_commit_max == 0 || self.store.ingest_lanes == 0 {
+            return bad("store.group_commit_max and store.ingest_lanes must be at least 1".into());
+        }
+        let c = &self.clv;
+        if !(c.horizon_days > 0.0
+            && (0.0..=1.0).contains(&c.margin)
+            && c.monthly_discount_rate > -1.0
+            && c.refit_every_hours > 0)
+        {
+            return bad("clv: horizon_days > 0, margin in [0, 1], monthly_discount_rate > -1 and refit_every_hours ≥ 1 are required".into());
+        }
+        let a = &self.agent;
+        if a.offer_holdout_pct > 100 || !(0.0..=1.0).contains(&a.offer_budget_share) {
+            return bad(
+                "agent.offer_holdout_pct must be 0..=100 and agent.offer_budget_share 0..=1".into(),
+            );
+        }
+        for t in &self.auth.api_tokens {
+            if t.token.expose().len() < 16 {
+                return bad(format!(
+                    "auth.api_tokens: the token named {:?} is shorter than 16 characters",
+                    t.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective settings as TOML, secrets masked.
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not render settings: {e}"))
+    }
+}
+
+#[cfg(test)]
+// figment's Jail API fixes the closure's error type.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_secrets_mask() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HOLDFAST__AUTH__HMAC_SECRET", "super-secret-value");
+            jail.set_env("HOLDFAST__QUEUE__WORKERS", "7");
+            let s = Settings::load(None, None).map_err(|e| e.to_string())?;
+            assert_eq!(s.queue.workers, 7);
+            assert_eq!(s.auth.hmac_secret.expose(), "super-secret-value");
+            let shown = s.to_masked_toml();
+            assert!(!shown.contains("super-secret-value"));
+            assert!(shown.contains("********"));
+            assert!(!format!("{s:?}").contains("super-secret-value"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HOLDFAST__QUEUE__WORKRES", "7");
+            let e = Settings::load(None, None).unwrap_err().to_string();
+            assert!(e.contains("workres"), "{e}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "extra.toml",
+                "[server]\nlisten = \"127.0.0.1:1\"\nbogus = 1\n",
+            )?;
+            let e = Settings::load(Some(Path::new("extra.toml")), None)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("bogus") && e.contains("extra.toml"), "{e}");
+            Ok(())
+        });
+    }
+}

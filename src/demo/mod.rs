@@ -1,0 +1,111 @@
+//! `holdfast demo`: seeds the sample tea shop Pekoe into the data dir (once)
+//! and serves it with a generated API token and the dev sink channel.
+
+mod seed;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::app::{self, Application};
+use crate::config::{ApiToken, Secret, Settings};
+
+pub use seed::{SeedReport, seed};
+
+const TOKEN_FILE: &str = "demo-token";
+const SEEDED_MARK: &str = "demo-seeded";
+
+/// The demo's API token: made once per data dir, kept in `demo-token`.
+fn demo_token(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join(TOKEN_FILE);
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_owned();
+        if t.len() >= 16 {
+            return Ok(t);
+        }
+    }
+    let token = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    std::fs::write(&path, &token).with_context(|| format!("writing {}", path.display()))?;
+    Ok(token)
+}
+
+pub async fn run(
+    mut settings: Settings,
+    data_dir: &Path,
+    reset: bool,
+    seed_only: bool,
+) -> anyhow::Result<ExitCode> {
+    if reset && data_dir.exists() {
+        for name in [
+            &settings.store.sqlite_file,
+            TOKEN_FILE,
+            SEEDED_MARK,
+            "outbox-dev.jsonl",
+        ] {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(data_dir.join(format!("{name}{suffix}")));
+            }
+        }
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let token = demo_token(data_dir)?;
+    settings.auth.api_tokens.push(ApiToken {
+        name: "demo".into(),
+        token: Secret::new(&token),
+    });
+    settings.channels.dev_sink = true;
+    let store = app::open_store(&settings, data_dir).await?;
+    store
+        .migrate()
+        .await
+        .context("migrating the demo database")?;
+    let mark = data_dir.join(SEEDED_MARK);
+    if !mark.exists() {
+        let report = seed(
+            &store,
+            &app::ingest_policy(&settings)?,
+            settings.queue.max_attempts,
+        )
+        .await?;
+        std::fs::write(&mark, format!("{report:?}\n"))?;
+        println!(
+            "seeded the Pekoe tea shop: {} customers, {} events, {} messages",
+            report.customers, report.events, report.messages
+        );
+    } else {
+        println!(
+            "demo data already seeded in {} (use --reset to start over)",
+            data_dir.display()
+        );
+    }
+    if seed_only {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let app = Application::builder(settings, data_dir)
+        .store(store)
+        .build()
+        .await?;
+    let base = format!("http://{}", app.addr());
+    println!();
+    println!(
+        "Holdfast demo is running (SQLite in {}; no LLM configured)",
+        data_dir.display()
+    );
+    println!("  health:    {base}/healthz   ready: {base}/readyz   metrics: {base}/metrics");
+    println!("  API token: {token}");
+    println!(
+        "  try:       curl -H 'Authorization: Bearer {token}' '{base}/api/v1/jobs?state=queued'"
+    );
+    println!(
+        "             curl -H 'Authorization: Bearer {token}' '{base}/api/v1/customers/lookup?kind=external_id&value=P001'"
+    );
+    println!(
+        "  outgoing replies are written to {}",
+        data_dir.join("outbox-dev.jsonl").display()
+    );
+    println!("Press Ctrl-C to stop.");
+    app.run_until_stopped(app::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}

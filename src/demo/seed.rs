@@ -1,0 +1,438 @@
+//! The demo shop's customers and history, generated from a fixed seed so
+//! every demo looks the same, dated relative to today so it looks current.
+//! Phones, emails and usernames are deliberately messy: the demo exercises
+//! the same normalisation as real input.
+
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::domain::Timestamp;
+use crate::pipeline::parse::{self, IngestPolicy, RawEvent, RawIdentity, RawMessage, RawProfile};
+use crate::pipeline::ports::Store;
+use crate::pipeline::records::{IngestItem, IngestRequest, ItemOutcome, Record};
+use crate::pipeline::routing;
+
+#[derive(Debug, Default, Clone)]
+pub struct SeedReport {
+    pub customers: usize,
+    pub events: usize,
+    pub messages: usize,
+}
+
+/// (first name, surname) pools per gender, so that names agree.
+const NAMES: [(&[&str], &[&str]); 2] = [
+    (
+        &[
+            "Анна",
+            "Мария",
+            "Ольга",
+            "Елена",
+            "Дарья",
+            "Ирина",
+            "Sofia",
+            "Olga",
+        ],
+        &[
+            "Смирнова",
+            "Кузнецова",
+            "Попова",
+            "Волкова",
+            "Petrova",
+            "Zaitseva",
+        ],
+    ),
+    (
+        &[
+            "Алексей",
+            "Дмитрий",
+            "Сергей",
+            "Павел",
+            "Никита",
+            "Кирилл",
+            "Maxim",
+            "Ivan",
+        ],
+        &["Соколов", "Лебедев", "Новиков", "Морозов", "Orlov", "Belov"],
+    ),
+];
+
+/// Eight spellings people really type; all normalise to one E.164 number.
+fn messy_phone(rng: &mut StdRng) -> String {
+    let d: String = (0..7)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect();
+    let op = ["916", "903", "921", "911", "985", "999"][rng.random_range(0..6usize)];
+    match rng.random_range(0..8) {
+        0 => format!("8 ({op}) {}-{}-{}", &d[..3], &d[3..5], &d[5..]),
+        1 => format!("+7 {op} {d}"),
+        2 => format!("+7({op}){}-{}-{}", &d[..3], &d[3..5], &d[5..]),
+        3 => format!("8{op}{d}"),
+        4 => format!("7 {op} {} {} {}", &d[..3], &d[3..5], &d[5..]),
+        5 => format!("+7 ({op}) {} {} {}", &d[..3], &d[3..5], &d[5..]),
+        6 => format!("8-{op}-{}-{}-{}", &d[..3], &d[3..5], &d[5..]),
+        _ => format!(" +7{op}{d} "),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Archetype {
+    Loyal,
+    Fading,
+    New,
+    Churned,
+    AtRisk,
+    Gifter,
+}
+
+const PLANS: [(&str, &str); 3] = [("list", "990"), ("sad", "1790"), ("ceremonia", "2990")];
+
+struct Customer {
+    id: String,
+    arch: Archetype,
+}
+
+fn at(days_ago: f64, now: i64) -> String {
+    let micros = now - (days_ago * 86_400e6) as i64;
+    // Moscow time, as the shop's systems write it.
+    Timestamp::from_parts(micros - micros % 1_000_000, 3 * 3600).to_string()
+}
+
+/// Seeds customers, ~6 months of events and a few recent messages.
+pub async fn seed(
+    store: &Arc<dyn Store>,
+    policy: &IngestPolicy,
+    max_attempts: u32,
+) -> anyhow::Result<SeedReport> {
+    let mut rng = StdRng::seed_from_u64(20_261_123);
+    let now = Timestamp::now().unix_micros() - 3_600_000_000;
+    let archetypes = [
+        (Archetype::Loyal, 10),
+        (Archetype::Fading, 7),
+        (Archetype::New, 7),
+        (Archetype::Churned, 6),
+        (Archetype::AtRisk, 6),
+        (Archetype::Gifter, 4),
+    ];
+    let mut customers = Vec::new();
+    let mut profiles = Vec::new();
+    for (arch, n) in archetypes {
+        for _ in 0..n {
+            let k = customers.len() + 1;
+            let id = format!("P{k:03}");
+            let (firsts, lasts) = NAMES[rng.random_range(0..NAMES.len())];
+            let first = firsts[rng.random_range(0..firsts.len())];
+            let last = lasts[rng.random_range(0..lasts.len())];
+            let mail_local = format!(
+                "{}.{}{}",
+                translit(first),
+                translit(last),
+                rng.random_range(1..99)
+            );
+            let email = match rng.random_range(0..3) {
+                0 => format!("{mail_local}@Mail.example"),
+                1 => format!("  {}@inbox.example ", mail_local.to_uppercase()),
+                _ => format!("{mail_local}@yandex.example"),
+            };
+            let tg = match rng.random_range(0..3) {
+                0 => Some(format!("@{}_{}", translit(first), k)),
+                1 => Some(format!("{}{}Tea", translit(last), k)),
+                _ => None,
+            };
+            profiles.push((
+                RawProfile {
+                    customer: RawIdentity {
+                        external_id: Some(id.clone()),
+                        phone: Some(messy_phone(&mut rng)),
+                        email: Some(email),
+                        telegram_username: tg,
+                        ..Default::default()
+                    },
+                    name: Some(format!("{first} {last}")),
+                },
+                id.clone(),
+            ));
+            customers.push(Customer { id, arch });
+        }
+    }
+    let mut new_profiles = Vec::new();
+    for (raw, id) in profiles {
+        let p =
+            parse::profile(raw, policy).map_err(|e| anyhow::anyhow!("demo profile {id}: {e:?}"))?;
+        new_profiles.push((p, format!("demo {id}")));
+    }
+    let report_customers = new_profiles.len();
+    store.upsert_profiles(new_profiles).await?;
+
+    let mut events: Vec<RawEvent> = Vec::new();
+    let mut seq = 0u32;
+    let mut push = |events: &mut Vec<RawEvent>,
+                    c: &Customer,
+                    kind: &str,
+                    days_ago: f64,
+                    amount: Option<&str>,
+                    channel: &str| {
+        // Follow-ups of the most recent orders (deliveries, refunds) would
+        // fall in the future: they have not happened yet.
+        if days_ago < 0.05 {
+            return;
+        }
+        seq += 1;
+        events.push(RawEvent {
+            event_id: Some(format!("demo-{seq:05}")),
+            customer: RawIdentity {
+                external_id: Some(c.id.clone()),
+                ..Default::default()
+            },
+            kind: kind.into(),
+            occurred_at: at(days_ago, now),
+            amount: amount.map(Into::into),
+            currency: Some("RUB".into()),
+            channel: Some(channel.into()),
+            properties: Default::default(),
+        });
+    };
+    for c in &customers {
+        let start = match c.arch {
+            Archetype::New => rng.random_range(3.0..40.0),
+            _ => rng.random_range(120.0..185.0),
+        };
+        push(&mut events, c, "signup", start, None, "web");
+        let plan = PLANS[rng.random_range(0..3usize)];
+        let every = if rng.random_bool(0.5) { 14.0 } else { 28.0 };
+        match c.arch {
+            Archetype::Loyal | Archetype::AtRisk | Archetype::Churned => {
+                push(
+                    &mut events,
+                    c,
+                    "subscription_started",
+                    start - 0.2,
+                    Some(plan.1),
+                    "web",
+                );
+                let end = match c.arch {
+                    Archetype::Churned => rng.random_range(10.0..60.0),
+                    Archetype::AtRisk => rng.random_range(20.0..35.0),
+                    _ => 0.5,
+                };
+                let mut d = start - 0.3;
+                while d > end {
+                    push(&mut events, c, "order", d, Some(plan.1), "web");
+                    push(&mut events, c, "delivery", d - 2.0, None, "import");
+                    if rng.random_bool(0.6) {
+                        push(&mut events, c, "email_open", d - 3.0, None, "email");
+                    }
+                    if rng.random_bool(0.05) {
+                        push(&mut events, c, "refund", d - 6.0, Some("450"), "web");
+                    }
+                    d -= every;
+                }
+                match c.arch {
+                    Archetype::Churned => push(
+                        &mut events,
+                        c,
+                        "subscription_cancelled",
+                        end - 1.0,
+                        None,
+                        "web",
+                    ),
+                    Archetype::AtRisk => push(
+                        &mut events,
+                        c,
+                        "subscription_paused",
+                        end - 1.0,
+                        None,
+                        "telegram",
+                    ),
+                    _ => {}
+                }
+            }
+            Archetype::Fading => {
+                let mut gap = rng.random_range(10.0..20.0);
+                let mut d = start - 1.0;
+                while d > 1.0 {
+                    let amount = format!("{}", rng.random_range(4..16) * 100 - 10);
+                    push(&mut events, c, "order", d, Some(&amount), "web");
+                    push(&mut events, c, "delivery", d - 3.0, None, "import");
+                    d -= gap;
+                    gap *= 1.5;
+                }
+            }
+            Archetype::New => {
+                if rng.random_bool(0.6) {
+                    push(&mut events, c, "order", start - 1.0, Some("1290"), "web");
+                    push(&mut events, c, "delivery", start - 3.0, None, "import");
+                }
+                push(&mut events, c, "login", start - 2.0, None, "web");
+            }
+            Archetype::Gifter => {
+                for d in [150.0, 100.0, 30.0] {
+                    if d < start {
+                        push(&mut events, c, "order", d, Some("3000"), "web");
+                    }
+                }
+                push(&mut events, c, "referral", start - 5.0, None, "web");
+            }
+        }
+    }
+    let now_ts = Timestamp::now();
+    let mut report = SeedReport {
+        customers: report_customers,
+        ..Default::default()
+    };
+    let mut batch = Vec::new();
+    for raw in events {
+        let e =
+            parse::event(raw, policy, now_ts).map_err(|e| anyhow::anyhow!("demo event: {e:?}"))?;
+        batch.push(item(Record::Event(e), max_attempts));
+    }
+    for chunk in batch.chunks(500) {
+        let requests = chunk
+            .iter()
+            .cloned()
+            .map(|i| IngestRequest {
+                idempotency: None,
+                items: vec![Ok(i)],
+            })
+            .collect();
+        let results = store.ingest(requests).await?;
+        report.events += count_stored(&results);
+    }
+    let messages = demo_messages(&customers);
+    let mut reqs = Vec::new();
+    for (k, (cid, channel, text)) in messages.into_iter().enumerate() {
+        let raw = RawMessage {
+            channel: channel.into(),
+            external_id: Some(format!("demo-msg-{k}")),
+            thread: Some(format!("demo-thread-{cid}")),
+            customer: RawIdentity {
+                external_id: Some(cid),
+                ..Default::default()
+            },
+            text: text.into(),
+            subject: None,
+            received_at: Some(at(0.1 + k as f64 * 0.15, now)),
+        };
+        let m = parse::message(raw, policy, now_ts)
+            .map_err(|e| anyhow::anyhow!("demo message: {e:?}"))?;
+        reqs.push(IngestRequest {
+            idempotency: None,
+            items: vec![Ok(item(Record::Message(m), max_attempts))],
+        });
+    }
+    report.messages = count_stored(&store.ingest(reqs).await?);
+    Ok(report)
+}
+
+fn item(record: Record, max_attempts: u32) -> IngestItem {
+    let id = uuid::Uuid::now_v7();
+    let jobs = routing::jobs_for(id, &record, max_attempts);
+    IngestItem { id, record, jobs }
+}
+
+fn count_stored(results: &[crate::pipeline::records::IngestResult]) -> usize {
+    results
+        .iter()
+        .filter_map(|r| match r {
+            crate::pipeline::records::IngestResult::Fresh(o) => Some(o),
+            _ => None,
+        })
+        .flatten()
+        .filter(|o| matches!(o, ItemOutcome::Stored { .. }))
+        .count()
+}
+
+fn demo_messages(customers: &[Customer]) -> Vec<(String, &'static str, &'static str)> {
+    let pick = |arch: Archetype, n: usize| {
+        customers
+            .iter()
+            .filter(|c| c.arch == arch)
+            .nth(n)
+            .map(|c| c.id.clone())
+            .unwrap_or_else(|| "P001".into())
+    };
+    vec![
+        (
+            pick(Archetype::AtRisk, 0),
+            "telegram",
+            "Коробка опять пришла с опозданием на неделю, чай уже не радует. Подумываю отменить подписку.",
+        ),
+        (
+            pick(Archetype::Loyal, 0),
+            "telegram",
+            "Можно ли поменять тариф с «Лист» на «Сад» со следующей коробки?",
+        ),
+        (
+            pick(Archetype::Churned, 0),
+            "email",
+            "Hi, I cancelled last month. Is there a way to restore my subscription with the same plan?",
+        ),
+        (
+            pick(Archetype::New, 0),
+            "widget",
+            "Сколько стоит доставка в Казань?",
+        ),
+        (
+            pick(Archetype::Fading, 0),
+            "email",
+            "Your teas are lovely but 1790 a box is a lot for me right now.",
+        ),
+        (
+            pick(Archetype::Loyal, 1),
+            "telegram",
+            "Спасибо за улун в прошлой коробке, это лучшее, что я пила в этом году!",
+        ),
+        (
+            pick(Archetype::AtRisk, 1),
+            "widget",
+            "How do I pause my box for a month? Going on holiday.",
+        ),
+    ]
+}
+
+fn translit(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.to_lowercase().chars() {
+        let t = match c {
+            'а' => "a",
+            'б' => "b",
+            'в' => "v",
+            'г' => "g",
+            'д' => "d",
+            'е' | 'ё' => "e",
+            'ж' => "zh",
+            'з' => "z",
+            'и' => "i",
+            'й' => "y",
+            'к' => "k",
+            'л' => "l",
+            'м' => "m",
+            'н' => "n",
+            'о' => "o",
+            'п' => "p",
+            'р' => "r",
+            'с' => "s",
+            'т' => "t",
+            'у' => "u",
+            'ф' => "f",
+            'х' => "kh",
+            'ц' => "ts",
+            'ч' => "ch",
+            'ш' => "sh",
+            'щ' => "sch",
+            'ы' => "y",
+            'э' => "e",
+            'ю' => "yu",
+            'я' => "ya",
+            'ь' | 'ъ' => "",
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c);
+                continue;
+            }
+            _ => "",
+        };
+        out.push_str(t);
+    }
+    out
+}

@@ -1,0 +1,10 @@
+//! The agent: for one inbound message, understand it, find the facts,
+//! choose an offer when the phase calls for one, write a reply, check it
+//! against policy, and decide whether it may go out or needs a manager.
+//! Store-free, so evaluations can run it on any text.
+
+mod respond;
+mod situation;
+
+pub use respond::{Agent, AgentConfig, Reply, Route};
+pub use situation::{Situation, situation_for};

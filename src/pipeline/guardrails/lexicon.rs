@@ -1,0 +1,57 @@
+//! Phrases that, in a drafted reply, mean the writer was steered: claiming
+//! an action is done, adopting a persona, talking about its instructions.
+//! Lower-case; matched against the lower-cased reply.
+
+/// A draft never says an account action was carried out: people and
+/// systems do that after approval, and a screenshot of such a sentence is a
+/// promise.
+pub const CLAIMED_ACTIONS: &[&str] = &[
+    r"\b(refund|discount|credit|code|promo ?code|subscription|exception|request)s? (is |has been |was )?(approved|activated|applied|granted|issued|processed|confirmed|done)\b",
+    r"\b(i|we)('ve| have| will|'ll)? ?(approved|activated|applied|granted|issued|refunded|credited|waived)\b",
+    r"\b(i|we) (can )?confirm (the|your|that|it)\b",
+    r"\b(approved|activated|done|granted)!",
+    r"\brefunded to your\b",
+    r"\bexception (has been|was|is) made\b",
+    r"\b(caps?|limits?|rules?) (are|is|have been|has been) (lifted|removed|waived)\b",
+    r"\bготово\b",
+    r"\b(подтверждаю|подтверждаем)\b",
+    r"(возврат|скидк|промокод|подписк|исключени)[а-яё]* [^.!?]{0,30}(оформлен|выполнен|сделан|проведён|проведен|активирован|применён|применен|одобрен|подключен)",
+    r"\b(оформил|оформили|активировал|активировали|подключил|подключили|одобрил|одобрили|разрешил|разрешили|добавил|добавили|отправил|отправили|вышлю|вышлем)[а-яё]* [^.!?]{0,40}(бесплатн|в подарок|скидк|возврат|пропуск)",
+];
+
+/// A draft speaks as the shop's team, never as someone it was told to be.
+pub const PERSONAS: &[&str] = &[
+    r"\bas (the )?(ceo|director|owner|dan|manager|admin|administrator|developer|founder)\b",
+    r"\b(i am|i'm) (the )?(ceo|director|owner|dan|founder|your friend)\b",
+    r"\bdan:",
+    r"\bno rules\b",
+    r"\b(sincerely|regards),?[^.]{0,30}\b(ceo|director|owner|founder)\b",
+    r"\bя,? (гоша|ваш друг|директор|руководитель|владелец|дан)\b",
+    r"\b(без правил|нет правил)\b",
+];
+
+/// A draft never talks about how it works.
+pub const INTERNAL: &[&str] = &[
+    "```",
+    r"\bsystem prompt\b",
+    r"\b(my|the) (instructions|rules) (say|are|tell)\b",
+    r"\bсистемн[а-яё]* (промпт|инструкци)",
+    r"\bмои инструкци",
+    r"\byou are (a|an) [a-z ]{0,30}(assistant|agent|bot|model)\b",
+    r"\bты\s*[-—–]\s*(помощник|ассистент|бот)",
+    r"\b(api[_ ]?token|hmac|postgres_url|api_key|base_url)\b",
+    r"\bretention (offer|catalog|catalogue|manager|rules?)\b",
+    r"(каталог[а-яё]* удерживающ|менеджер[а-яё]* по удержанию)",
+    r"\bhard (cap|limit)s?\b",
+];
+
+/// Street addresses (the shop's own come from the knowledge base and are
+/// allowed when grounded).
+pub const ADDRESSES: &[&str] = &[
+    r"\bул\. ?[а-яё]",
+    r"\bулиц[аеы] [а-яё]",
+    r"\bкв\.? ?\d",
+    r"\bквартир[аеы] \d",
+    r"\bдом \d",
+    r"\b(street|st\.|apt|apartment|avenue|ave\.) ?\d",
+];

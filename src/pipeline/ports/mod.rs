@@ -1,0 +1,7 @@
+//! Ports: the traits use-cases need and adapters implement.
+
+mod channel;
+mod store;
+
+pub use channel::{Channel, ChannelError, Guarantee};
+pub use store::{Dispatch, DraftChange, MergeReport, Store, StoreError, StoreResult};

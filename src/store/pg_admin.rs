@@ -1,0 +1,81 @@
+//! Creating and dropping throw-away PostgreSQL databases, for tests and
+//! benchmarks that must not share state.
+
+use anyhow::Context;
+use sqlx::Connection;
+
+/// A database created for one run; `drop_now` removes it.
+pub struct ScratchDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+fn with_database(url: &str, db: &str) -> anyhow::Result<String> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base
+        .find("://")
+        .context("a PostgreSQL URL starts with postgres://")?
+        + 3;
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{db}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    Ok(out)
+}
+
+impl ScratchDatabase {
+    /// Creates `<prefix>_<random>` on the server `admin_url` points at.
+    pub async fn create(admin_url: &str, prefix: &str) -> anyhow::Result<ScratchDatabase> {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .with_context(|| format!("connecting to PostgreSQL at {admin_url}"))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .with_context(|| format!("creating database {name}"))?;
+        conn.close().await.ok();
+        Ok(ScratchDatabase {
+            url: with_database(admin_url, &name)?,
+            admin_url: admin_url.to_owned(),
+            name,
+        })
+    }
+
+    pub async fn drop_now(self) -> anyhow::Result<()> {
+        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        )))
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("dropping database {}", self.name))?;
+        conn.close().await.ok();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_is_swapped_in_the_url() {
+        assert_eq!(
+            super::with_database("postgres://u@h:5432/test?sslmode=disable", "x").unwrap(),
+            "postgres://u@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_database("postgres://h", "x").unwrap(),
+            "postgres://h/x"
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! The durable queue: retries with backoff, dead-lettering, lease expiry
+//! after a worker dies, and no job ever running twice at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use holdfast::domain::{JobId, Timestamp};
+use holdfast::metrics::Metrics;
+use holdfast::pipeline::queue::{Backoff, Job, JobKind, JobOutcome, JobResult, JobState, NewJob};
+use holdfast::pipeline::worker::{Handlers, JobError, JobHandler, Worker, WorkerConfig};
+use serde_json::{Value, json};
+
+use crate::helpers::{Db, spawn_app};
+
+/// Records every run; fails the first `fail` runs of each job.
+struct Probe {
+    runs: Mutex<Vec<JobId>>,
+    fail: u32,
+    pause: Duration,
+}
+
+#[async_trait]
+impl JobHandler for Probe {
+    async fn handle(&self, job: &Job) -> Result<(), JobError> {
+        self.runs.lock().unwrap().push(job.id);
+        tokio::time::sleep(self.pause).await;
+        if job.attempts <= self.fail {
+            return Err(JobError::Retryable(anyhow::anyhow!(
+                "probe failure {}",
+                job.attempts
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn worker(
+    app: &crate::helpers::TestApp,
+    id: &str,
+    probe: Arc<Probe>,
+    backoff_ms: u64,
+    lease: Duration,
+) -> Worker {
+    let mut h = Handlers::default();
+    h.register(JobKind::CustomerValue, probe);
+    let config = WorkerConfig {
+        batch: 8,
+        lease,
+        backoff: Backoff {
+            base: Duration::from_millis(backoff_ms),
+            max: Duration::from_secs(3600),
+        },
+        poll: Duration::from_millis(20),
+        grace: Duration::from_secs(1),
+    };
+    Worker::new(
+        id.into(),
+        app.store.clone(),
+        Arc::new(h),
+        config,
+        Arc::new(Metrics::new()),
+    )
+}
+
+fn job(max_attempts: u32) -> NewJob {
+    NewJob::now(
+        JobKind::CustomerValue,
+        json!({ "event": uuid::Uuid::now_v7() }),
+        max_attempts,
+    )
+}
+
+async fn failures_back_off_then_dead_letter_then_retry(db: Db) {
+    let app = spawn_app(db).await;
+    let probe = Arc::new(Probe {
+        runs: Mutex::new(vec![]),
+        fail: 99,
+        pause: Duration::ZERO,
+    });
+    let j = job(3);
+    let id = j.id;
+    app.store.enqueue(vec![j]).await.unwrap();
+
+    // A long backoff: after the first failure the job waits, unclaimable.
+    let slow = worker(
+        &app,
+        "slow",
+        probe.clone(),
+        3_600_000,
+        Duration::from_secs(30),
+    );
+    assert_eq!(slow.run_once().await.unwrap(), 1);
+    assert_eq!(
+        slow.run_once().await.unwrap(),
+        0,
+        "a failed job waits for its backoff"
+    );
+    let waiting = app.store.job(id).await.unwrap().unwrap();
+    assert_eq!(waiting.state, JobState::Queued);
+    assert_eq!(waiting.attempts, 1);
+    assert!(
+        waiting.run_after > Timestamp::now().plus_secs(1700),
+        "backoff is at least half the base"
+    );
+    assert!(
+        waiting
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("probe failure 1")
+    );
+
+    app.store
+        .retry_job(id, "t")
+        .await
+        .expect_err("only dead jobs can be retried");
+
+    // Another job with a short backoff fails until attempts run out: dead.
+    let j = job(3);
+    let id = j.id;
+    app.store.enqueue(vec![j]).await.unwrap();
+    let fast = worker(&app, "fast", probe.clone(), 1, Duration::from_secs(30));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        fast.run_once().await.unwrap();
+        let j = app.store.job(id).await.unwrap().unwrap();
+        if j.state == JobState::Dead {
+            assert_eq!(j.attempts, 3);
+            assert!(j.last_error.unwrap().contains("gave up after 3 attempts"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job never dead-lettered: {j:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Visible to operators, and retryable by them.
+    let dead = app.get_json("/api/v1/jobs?state=dead").await;
+    assert_eq!(dead["jobs"][0]["id"], id.to_string());
+    assert_eq!(dead["counts"]["dead"], 1);
+    let r = app
+        .post(&format!("/api/v1/jobs/{id}/retry"), &json!({}))
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let retried: Value = r.json().await.unwrap();
+    assert_eq!(
+        (retried["state"].as_str(), retried["attempts"].as_u64()),
+        (Some("queued"), Some(0))
+    );
+    let audit = app.store.audit_log("job", &id.to_string()).await.unwrap();
+    assert_eq!(audit[0].actor, "tester");
+    app.stop().await;
+}
+on_both!(
+    failures_back_off_then_dead_letter_then_retry,
+    failures_back_off_then_dead_letter_then_retry
+);
+
+async fn expired_leases_are_reclaimed(db: Db) {
+    let app = spawn_app(db).await;
+    app.store.enqueue(vec![job(5)]).await.unwrap();
+    // Worker A claims and "dies": it never reports back.
+    let lease = Duration::from_millis(300);
+    let claimed = app
+        .store
+        .claim_jobs("a", 10, lease, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let a_token = claimed[0].lease_token.unwrap();
+    assert!(
+        app.store
+            .claim_jobs("b", 10, lease, Timestamp::now())
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased jobs are not handed out"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let b = app
+        .store
+        .claim_jobs("b", 10, Duration::from_secs(30), Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(b.len(), 1, "the expired lease is reclaimed");
+    assert_eq!(b[0].attempts, 2);
+    assert!(
+        b[0].last_error
+            .as_deref()
+            .unwrap()
+            .contains("lease expired")
+    );
+    // A's late report is ignored: B holds the lease now.
+    app.store
+        .finish_jobs(vec![JobOutcome {
+            id: b[0].id,
+            lease_token: a_token,
+            result: JobResult::Done,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store.job(b[0].id).await.unwrap().unwrap().state,
+        JobState::Running
+    );
+    app.store
+        .finish_jobs(vec![JobOutcome {
+            id: b[0].id,
+            lease_token: b[0].lease_token.unwrap(),
+            result: JobResult::Done,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store.job(b[0].id).await.unwrap().unwrap().state,
+        JobState::Done
+    );
+
+    // A job whose last attempt's lease expires is dead-lettered, not rerun.
+    let last = job(1);
+    let last_id = last.id;
+    app.store.enqueue(vec![last]).await.unwrap();
+    app.store
+        .claim_jobs("a", 10, lease, Timestamp::now())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        app.store
+            .claim_jobs("b", 10, lease, Timestamp::now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let j = app.store.job(last_id).await.unwrap().unwrap();
+    assert_eq!(j.state, JobState::Dead);
+    assert!(j.last_error.unwrap().contains("last attempt"));
+    app.stop().await;
+}
+on_both!(expired_leases_are_reclaimed, expired_leases_are_reclaimed);
+
+async fn concurrent_workers_never_share_a_job(db: Db) {
+    let app = spawn_app(db).await;
+    let jobs: Vec<NewJob> = (0..200).map(|_| job(3)).collect();
+    let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
+    app.store.enqueue(jobs).await.unwrap();
+    let probe = Arc::new(Probe {
+        runs: Mutex::new(vec![]),
+        fail: 0,
+        pause: Duration::from_millis(2),
+    });
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..4 {
+        let w = worker(
+            &app,
+            &format!("w{n}"),
+            probe.clone(),
+            1,
+            Duration::from_secs(30),
+        );
+        set.spawn(async move { while w.run_once().await.unwrap() > 0 {} });
+    }
+    while set.join_next().await.is_some() {}
+    let runs = probe.runs.lock().unwrap().clone();
+    let mut counts: HashMap<JobId, usize> = HashMap::new();
+    for r in runs {
+        *counts.entry(r).or_default() += 1;
+    }
+    for id in &ids {
+        assert_eq!(
+            counts.get(id),
+            Some(&1),
+            "job {id} ran {:?} times",
+            counts.get(id)
+        );
+    }
+    let done = app.store.job_counts().await.unwrap();
+    assert!(done.contains(&(JobState::Done, 200)), "{done:?}");
+    app.stop().await;
+}
+on_both!(
+    concurrent_workers_never_share_a_job,
+    concurrent_workers_never_share_a_job
+);
