@@ -1,7 +1,9 @@
 //! Ports: the traits use-cases need and adapters implement.
 
 mod channel;
+mod embedder;
 mod store;
 
 pub use channel::{Channel, ChannelError, Guarantee};
+pub use embedder::{EmbedRole, Embedder};
 pub use store::{Dispatch, DraftChange, MergeReport, Store, StoreError, StoreResult};
