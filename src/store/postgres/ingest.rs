@@ -12,7 +12,7 @@ use crate::pipeline::records::{
     IngestItem, IngestRequest, IngestResult, ItemOutcome, ProfileOutcome, Record,
 };
 
-use super::identity;
+use super::{bulk, identity};
 use super::rows::is_retryable;
 
 /// Attempts per request before a lost race is reported as an error.
@@ -25,6 +25,22 @@ pub async fn batch(
     pool: &PgPool,
     requests: Vec<IngestRequest>,
 ) -> anyhow::Result<Vec<anyhow::Result<IngestResult>>> {
+    if bulk::eligible(&requests) {
+        let mut tx = pool.begin().await.context("beginning an ingest batch")?;
+        let now = Timestamp::now().unix_micros();
+        match bulk::run(&mut tx, &requests, now).await {
+            Ok(results) => match tx.commit().await {
+                Ok(()) => return Ok(results.into_iter().map(Ok).collect()),
+                Err(e) => {
+                    tracing::debug!(error = %e, "bulk ingest commit failed; going row by row")
+                }
+            },
+            Err(e) => {
+                tracing::debug!(error = %e, "bulk ingest failed; going row by row");
+                tx.rollback().await.ok();
+            }
+        }
+    }
     let mut tx = pool.begin().await.context("beginning an ingest batch")?;
     let mut out = Vec::with_capacity(requests.len());
     let mut open = false;

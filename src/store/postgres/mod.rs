@@ -4,6 +4,7 @@
 //! another transaction; job claims use `FOR UPDATE SKIP LOCKED`.
 
 mod audit;
+mod bulk;
 mod customers;
 mod drafts;
 mod identity;

@@ -32,7 +32,10 @@ const ATTEMPTS: u32 = 5;
 /// and commits it; reruns the whole transaction on a serialization
 /// failure, deadlock or unique-key race.
 macro_rules! tx {
-    ($self:ident, |$c:ident, $now:ident| $body:expr) => {{
+    ($self:ident, |$c:ident, $now:ident| $body:expr) => {
+        tx!($self, durable, |$c, $now| $body)
+    };
+    ($self:ident, $mode:ident, |$c:ident, $now:ident| $body:expr) => {{
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -42,10 +45,12 @@ macro_rules! tx {
                 .begin()
                 .await
                 .map_err(|e| StoreError::Other(anyhow::Error::from(e).context("beginning a transaction")))?;
-            let result: StoreResult<_> = {
+            let result: StoreResult<_> = async {
                 let $c: &mut PgConnection = &mut tx;
+                relax($c, Durability::$mode).await?;
                 $body
-            };
+            }
+            .await;
             match result {
                 Ok(v) => match tx.commit().await {
                     Ok(()) => break Ok(v),
@@ -68,6 +73,29 @@ macro_rules! tx {
             }
         }
     }};
+}
+
+/// How a write transaction commits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+enum Durability {
+    /// Flushed to disk before the commit returns.
+    durable,
+    /// Derived data that the job writing it recomputes if lost: the commit
+    /// returns before its WAL flush. The WAL is sequential, so the durable
+    /// commit that then marks the job done also makes this one durable;
+    /// only a database crash in between loses it, and the job reruns.
+    recomputable,
+}
+
+async fn relax(c: &mut PgConnection, mode: Durability) -> StoreResult<()> {
+    if mode == Durability::recomputable {
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *c)
+            .await
+            .map_err(anyhow::Error::from)?;
+    }
+    Ok(())
 }
 
 /// `read!(self, |c| expr)`: evaluates `expr` (an `anyhow::Result`) on a
@@ -144,7 +172,7 @@ impl Store for PgStore {
     }
 
     async fn refresh_customer_stats(&self, customer: CustomerId) -> StoreResult<()> {
-        tx!(self, |c, now| Ok(
+        tx!(self, recomputable, |c, now| Ok(
             customers::refresh_stats(c, customer, now).await?
         ))
     }
@@ -279,7 +307,9 @@ impl Store for PgStore {
     }
 
     async fn save_customer_values(&self, values: Vec<CustomerValueRecord>) -> StoreResult<()> {
-        tx!(self, |c, _now| Ok(value::save_values(c, &values).await?))
+        tx!(self, recomputable, |c, _now| Ok(
+            value::save_values(c, &values).await?
+        ))
     }
 
     async fn customer_value(&self, id: CustomerId) -> StoreResult<Option<CustomerValueRecord>> {

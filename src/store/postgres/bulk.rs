@@ -1,0 +1,475 @@
+//! The fast path of ingest for batches of events (no messages): everything
+//! the batch could look up is read in four queries, the requests are
+//! resolved in memory in order (each sees what the earlier ones wrote, as
+//! on the row-by-row path), and the results are written with two
+//! set-based statements. Any database error sends the caller back to the
+//! row-by-row path, which has the same semantics.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::Context;
+use sqlx::{PgConnection, Row};
+
+use crate::domain::{
+    ConflictReason, CustomerId, IdKind, Identity, KnownIdentifier, Match, NewEvent, plan_resolution,
+};
+use crate::pipeline::records::{IngestItem, IngestRequest, IngestResult, ItemOutcome, Record};
+
+/// Whether the fast path can take this batch.
+pub fn eligible(requests: &[IngestRequest]) -> bool {
+    requests.iter().all(|r| {
+        r.items
+            .iter()
+            .all(|i| !matches!(i, Ok(IngestItem { record: Record::Message(_), .. })))
+    })
+}
+
+fn events(requests: &[IngestRequest]) -> impl Iterator<Item = &NewEvent> {
+    requests.iter().flat_map(|r| {
+        r.items.iter().filter_map(|i| match i {
+            Ok(IngestItem {
+                record: Record::Event(e),
+                ..
+            }) => Some(e),
+            _ => None,
+        })
+    })
+}
+
+/// What the database holds that the batch can touch, plus the batch's
+/// own writes so far.
+#[derive(Default)]
+struct State {
+    owner: HashMap<(IdKind, String), CustomerId>,
+    /// Each customer's identifiers in insertion order.
+    ids_of: HashMap<CustomerId, Vec<(IdKind, String)>>,
+    events: HashMap<String, (uuid::Uuid, uuid::Uuid, String)>,
+    keys: HashMap<(String, String), (String, String)>,
+    open_conflicts: HashSet<(Option<uuid::Uuid>, IdKind, String)>,
+}
+
+impl State {
+    /// As `identity::known_identifiers`: owners in the order of the
+    /// identifiers that found them, each owner's identifiers by kind name,
+    /// then in insertion order.
+    fn known(&self, identity: &Identity) -> Vec<KnownIdentifier> {
+        let mut owners: Vec<CustomerId> = Vec::new();
+        for (kind, value) in identity.identifiers() {
+            if let Some(c) = self.owner.get(&(kind, value))
+                && !owners.contains(c)
+            {
+                owners.push(*c);
+            }
+        }
+        let mut known = Vec::new();
+        for c in owners {
+            let mut ids: Vec<&(IdKind, String)> =
+                self.ids_of.get(&c).map(|v| v.iter().collect()).unwrap_or_default();
+            ids.sort_by_key(|(k, _)| k.as_str());
+            known.extend(ids.into_iter().map(|(kind, value)| KnownIdentifier {
+                kind: *kind,
+                value: value.clone(),
+                customer: c,
+            }));
+        }
+        known
+    }
+
+    fn attach(&mut self, kind: IdKind, value: &str, customer: CustomerId) {
+        self.owner.insert((kind, value.to_owned()), customer);
+        self.ids_of
+            .entry(customer)
+            .or_default()
+            .push((kind, value.to_owned()));
+    }
+}
+
+/// Rows to write, as parallel arrays for `unnest`.
+#[derive(Default)]
+struct Writes {
+    new_customers: Vec<uuid::Uuid>,
+    /// Per customer: events added now and the latest of their times.
+    stats: HashMap<CustomerId, (i64, i64)>,
+    id_kinds: Vec<&'static str>,
+    id_values: Vec<String>,
+    id_customers: Vec<uuid::Uuid>,
+    c_ids: Vec<uuid::Uuid>,
+    c_customers: Vec<Option<uuid::Uuid>>,
+    c_others: Vec<Option<uuid::Uuid>>,
+    c_kinds: Vec<&'static str>,
+    c_values: Vec<String>,
+    c_existing: Vec<Option<String>>,
+    c_sources: Vec<String>,
+    e_ids: Vec<uuid::Uuid>,
+    e_sources: Vec<Option<String>>,
+    e_customers: Vec<uuid::Uuid>,
+    e_kinds: Vec<String>,
+    e_at: Vec<i64>,
+    e_offsets: Vec<i32>,
+    e_amounts: Vec<Option<i64>>,
+    e_currencies: Vec<Option<String>>,
+    e_channels: Vec<&'static str>,
+    e_properties: Vec<String>,
+    e_digests: Vec<String>,
+    j_ids: Vec<uuid::Uuid>,
+    j_kinds: Vec<&'static str>,
+    j_payloads: Vec<String>,
+    j_max: Vec<i64>,
+    j_run_after: Vec<i64>,
+    k_scopes: Vec<&'static str>,
+    k_keys: Vec<String>,
+    k_digests: Vec<String>,
+    k_outcomes: Vec<String>,
+}
+
+async fn load(conn: &mut PgConnection, requests: &[IngestRequest]) -> anyhow::Result<State> {
+    let mut st = State::default();
+    let (mut kinds, mut values) = (Vec::new(), Vec::new());
+    let mut sources = Vec::new();
+    for e in events(requests) {
+        for (k, v) in e.customer.identifiers() {
+            kinds.push(k.as_str());
+            values.push(v);
+        }
+        if let Some(s) = &e.source_id {
+            sources.push(s.as_str());
+        }
+    }
+    let rows = sqlx::query(
+        "SELECT ci.kind, ci.value, ci.customer_id FROM customer_identifiers ci
+         WHERE ci.customer_id IN (
+            SELECT c.customer_id FROM unnest($1::text[], $2::text[]) AS w(kind, value)
+            JOIN customer_identifiers c ON c.kind = w.kind AND c.value = w.value)
+         ORDER BY ci.customer_id, ci.seq",
+    )
+    .bind(&kinds)
+    .bind(&values)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &rows {
+        let kind: String = r.try_get(0)?;
+        let kind = IdKind::parse(&kind).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let value: String = r.try_get(1)?;
+        st.attach(kind, &value, CustomerId::from_uuid(r.try_get(2)?));
+    }
+    let rows = sqlx::query(
+        "SELECT source_id, id, customer_id, digest FROM events WHERE source_id = ANY($1)",
+    )
+    .bind(&sources)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &rows {
+        st.events
+            .insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
+    }
+    let rows = sqlx::query(
+        "SELECT customer_id, kind, value FROM identity_conflicts
+         WHERE resolved_at IS NULL AND (kind, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+    )
+    .bind(&kinds)
+    .bind(&values)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &rows {
+        let kind: String = r.try_get(1)?;
+        let kind = IdKind::parse(&kind).map_err(|e| anyhow::anyhow!("{e}"))?;
+        st.open_conflicts
+            .insert((r.try_get(0)?, kind, r.try_get(2)?));
+    }
+    let (scopes, keys): (Vec<&str>, Vec<&str>) = requests
+        .iter()
+        .filter_map(|r| r.idempotency.as_ref())
+        .map(|k| (k.scope, k.key.as_str()))
+        .unzip();
+    if !keys.is_empty() {
+        let rows = sqlx::query(
+            "SELECT scope, key, request_digest, outcomes FROM idempotency_keys
+             WHERE (scope, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+        )
+        .bind(&scopes)
+        .bind(&keys)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in &rows {
+            st.keys
+                .insert((r.try_get(0)?, r.try_get(1)?), (r.try_get(2)?, r.try_get(3)?));
+        }
+    }
+    Ok(st)
+}
+
+/// Runs the batch in the caller's transaction; the caller commits.
+pub async fn run(
+    conn: &mut PgConnection,
+    requests: &[IngestRequest],
+    now: i64,
+) -> anyhow::Result<Vec<IngestResult>> {
+    let mut st = load(conn, requests).await?;
+    let mut w = Writes::default();
+    let mut results = Vec::with_capacity(requests.len());
+    for req in requests {
+        results.push(resolve(&mut st, &mut w, req)?);
+    }
+    write(conn, &w, now).await?;
+    Ok(results)
+}
+
+fn resolve(st: &mut State, w: &mut Writes, req: &IngestRequest) -> anyhow::Result<IngestResult> {
+    if let Some(key) = &req.idempotency
+        && let Some((digest, outcomes)) = st.keys.get(&(key.scope.to_owned(), key.key.clone()))
+    {
+        if *digest != key.request_digest {
+            return Ok(IngestResult::KeyReused);
+        }
+        let outcomes: Vec<ItemOutcome> =
+            serde_json::from_str(outcomes).context("stored idempotent outcomes")?;
+        return Ok(IngestResult::Replayed(outcomes));
+    }
+    let mut outcomes = Vec::with_capacity(req.items.len());
+    for item in &req.items {
+        outcomes.push(match item {
+            Err(errors) => ItemOutcome::Rejected {
+                errors: errors.clone(),
+            },
+            Ok(IngestItem {
+                id,
+                record: Record::Event(e),
+                jobs,
+            }) => {
+                let outcome = event(st, w, *id, e)?;
+                if matches!(outcome, ItemOutcome::Stored { .. }) {
+                    for j in jobs {
+                        w.j_ids.push(j.id.as_uuid());
+                        w.j_kinds.push(j.kind.as_str());
+                        w.j_payloads.push(j.payload.to_string());
+                        w.j_max.push(i64::from(j.max_attempts));
+                        w.j_run_after.push(j.run_after.unix_micros());
+                    }
+                }
+                outcome
+            }
+            Ok(IngestItem {
+                record: Record::Message(_),
+                ..
+            }) => anyhow::bail!("the bulk ingest path takes events only"),
+        });
+    }
+    if let Some(key) = &req.idempotency {
+        let stored = serde_json::to_string(&outcomes)?;
+        w.k_scopes.push(key.scope);
+        w.k_keys.push(key.key.clone());
+        w.k_digests.push(key.request_digest.clone());
+        w.k_outcomes.push(stored.clone());
+        st.keys.insert(
+            (key.scope.to_owned(), key.key.clone()),
+            (key.request_digest.clone(), stored),
+        );
+    }
+    Ok(IngestResult::Fresh(outcomes))
+}
+
+fn event(
+    st: &mut State,
+    w: &mut Writes,
+    id: uuid::Uuid,
+    e: &NewEvent,
+) -> anyhow::Result<ItemOutcome> {
+    let digest = e.content_digest();
+    if let Some(source) = &e.source_id
+        && let Some((old_id, customer, old_digest)) = st.events.get(source.as_str())
+    {
+        let old_id = *old_id;
+        return Ok(ItemOutcome::repeat(
+            old_id,
+            *customer,
+            *old_digest == digest,
+            "event_id",
+            || {
+                format!(
+                    "{source} already belongs to a different event (stored as {old_id}); a conflicting duplicate is not stored"
+                )
+            },
+        ));
+    }
+    let plan = plan_resolution(&e.customer, &st.known(&e.customer));
+    let customer = match plan.customer {
+        Match::Existing(c) => c,
+        Match::New => {
+            let c = CustomerId::new();
+            w.new_customers.push(c.as_uuid());
+            c
+        }
+    };
+    for (kind, value) in &plan.attach {
+        st.attach(*kind, value, customer);
+        w.id_kinds.push(kind.as_str());
+        w.id_values.push(value.clone());
+        w.id_customers.push(customer.as_uuid());
+    }
+    let source = format!(
+        "event {}",
+        e.source_id
+            .as_ref()
+            .map_or_else(|| id.to_string(), |s| s.to_string())
+    );
+    let mut warnings = Vec::new();
+    for c in &plan.conflicts {
+        let key = (Some(customer.as_uuid()), c.kind, c.value.clone());
+        if st.open_conflicts.contains(&key) {
+            continue;
+        }
+        st.open_conflicts.insert(key);
+        let (other, existing) = match &c.reason {
+            ConflictReason::OwnedByOther(o) => (Some(o.as_uuid()), None),
+            ConflictReason::CustomerHasOther(v) => (None, Some(v.clone())),
+        };
+        let cid = uuid::Uuid::now_v7();
+        w.c_ids.push(cid);
+        w.c_customers.push(Some(customer.as_uuid()));
+        w.c_others.push(other);
+        w.c_kinds.push(c.kind.as_str());
+        w.c_values.push(c.value.clone());
+        w.c_existing.push(existing);
+        w.c_sources.push(source.clone());
+        warnings.push(format!("{c}; recorded as conflict {cid}"));
+    }
+    let at = e.occurred_at.unix_micros();
+    let s = w.stats.entry(customer).or_insert((0, at));
+    s.0 += 1;
+    s.1 = s.1.max(at);
+    w.e_ids.push(id);
+    w.e_sources.push(e.source_id.as_ref().map(|s| s.as_str().to_owned()));
+    w.e_customers.push(customer.as_uuid());
+    w.e_kinds.push(e.kind.as_str().to_owned());
+    w.e_at.push(at);
+    w.e_offsets.push(e.occurred_at.offset_secs());
+    w.e_amounts.push(e.amount.map(|m| m.minor));
+    w.e_currencies.push(e.amount.map(|m| m.currency.to_string()));
+    w.e_channels.push(e.channel.as_str());
+    w.e_properties
+        .push(serde_json::Value::Object(e.properties.clone()).to_string());
+    w.e_digests.push(digest.clone());
+    if let Some(source) = &e.source_id {
+        st.events.insert(
+            source.as_str().to_owned(),
+            (id, customer.as_uuid(), digest),
+        );
+    }
+    Ok(ItemOutcome::Stored {
+        id,
+        customer_id: customer.as_uuid(),
+        warnings,
+    })
+}
+
+async fn write(conn: &mut PgConnection, w: &Writes, now: i64) -> anyhow::Result<()> {
+    // New customers come with their counters; existing ones are bumped.
+    let new: HashSet<uuid::Uuid> = w.new_customers.iter().copied().collect();
+    let mut fresh: Vec<(uuid::Uuid, i64, i64)> = Vec::new();
+    let mut bumped: Vec<(uuid::Uuid, i64, i64)> = Vec::new();
+    for (c, (n, at)) in &w.stats {
+        let row = (c.as_uuid(), *n, *at);
+        if new.contains(&row.0) {
+            fresh.push(row);
+        } else {
+            bumped.push(row);
+        }
+    }
+    // A fixed order of row locks, so two batches bumping the same
+    // customers cannot deadlock.
+    bumped.sort_unstable();
+    let unzip3 = |v: &[(uuid::Uuid, i64, i64)]| -> (Vec<uuid::Uuid>, Vec<i64>, Vec<i64>) {
+        (
+            v.iter().map(|r| r.0).collect(),
+            v.iter().map(|r| r.1).collect(),
+            v.iter().map(|r| r.2).collect(),
+        )
+    };
+    let (f_ids, f_n, f_at) = unzip3(&fresh);
+    let (b_ids, b_n, b_at) = unzip3(&bumped);
+    if !w.new_customers.is_empty() || !w.id_kinds.is_empty() {
+        sqlx::query(
+            "WITH c AS (
+                INSERT INTO customers (id, name, created_at, updated_at)
+                SELECT u.id, NULL, $1, $1 FROM unnest($2::uuid[]) AS u(id)),
+             s AS (
+                INSERT INTO customer_stats (customer_id, events, last_event_at, updated_at)
+                SELECT u.id, u.n, u.at, $1 FROM unnest($3::uuid[], $4::int8[], $5::int8[]) AS u(id, n, at))
+             INSERT INTO customer_identifiers (kind, value, customer_id, created_at)
+             SELECT u.kind, u.value, u.customer_id, $1
+             FROM unnest($6::text[], $7::text[], $8::uuid[]) WITH ORDINALITY AS u(kind, value, customer_id, ord)
+             ORDER BY u.ord",
+        )
+        .bind(now)
+        .bind(&w.new_customers)
+        .bind(&f_ids)
+        .bind(&f_n)
+        .bind(&f_at)
+        .bind(&w.id_kinds)
+        .bind(&w.id_values)
+        .bind(&w.id_customers)
+        .execute(&mut *conn)
+        .await
+        .context("creating customers")?;
+    }
+    sqlx::query(
+        "WITH cf AS (
+            INSERT INTO identity_conflicts (id, customer_id, other_customer_id, kind, value, existing_value, source, created_at)
+            SELECT u.id, u.customer_id, u.other, u.kind, u.value, u.existing, u.source, $1
+            FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[])
+                 AS u(id, customer_id, other, kind, value, existing, source)),
+         ev AS (
+            INSERT INTO events (id, source_id, customer_id, kind, occurred_at, occurred_offset, amount_minor, currency, channel, properties, digest, received_at)
+            SELECT u.id, u.source_id, u.customer_id, u.kind, u.at, u.off, u.amount, u.currency, u.channel, u.props::jsonb, u.digest, $1
+            FROM unnest($9::uuid[], $10::text[], $11::uuid[], $12::text[], $13::int8[], $14::int4[], $15::int8[], $16::text[], $17::text[], $18::text[], $19::text[])
+                 AS u(id, source_id, customer_id, kind, at, off, amount, currency, channel, props, digest)),
+         st AS (
+            UPDATE customer_stats SET events = customer_stats.events + u.n,
+                last_event_at = greatest(coalesce(customer_stats.last_event_at, u.at), u.at), updated_at = $1
+            FROM unnest($20::uuid[], $21::int8[], $22::int8[]) AS u(id, n, at)
+            WHERE customer_stats.customer_id = u.id),
+         ik AS (
+            INSERT INTO idempotency_keys (scope, key, request_digest, outcomes, created_at)
+            SELECT u.scope, u.key, u.digest, u.outcomes, $1
+            FROM unnest($23::text[], $24::text[], $25::text[], $26::text[]) AS u(scope, key, digest, outcomes))
+         INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_after, created_at, updated_at)
+         SELECT j.id, j.kind, j.payload::jsonb, 'queued', 0, j.max_attempts, j.run_after, $1, $1
+         FROM unnest($27::uuid[], $28::text[], $29::text[], $30::int8[], $31::int8[])
+              AS j(id, kind, payload, max_attempts, run_after)",
+    )
+    .bind(now)
+    .bind(&w.c_ids)
+    .bind(&w.c_customers)
+    .bind(&w.c_others)
+    .bind(&w.c_kinds)
+    .bind(&w.c_values)
+    .bind(&w.c_existing)
+    .bind(&w.c_sources)
+    .bind(&w.e_ids)
+    .bind(&w.e_sources)
+    .bind(&w.e_customers)
+    .bind(&w.e_kinds)
+    .bind(&w.e_at)
+    .bind(&w.e_offsets)
+    .bind(&w.e_amounts)
+    .bind(&w.e_currencies)
+    .bind(&w.e_channels)
+    .bind(&w.e_properties)
+    .bind(&w.e_digests)
+    .bind(&b_ids)
+    .bind(&b_n)
+    .bind(&b_at)
+    .bind(&w.k_scopes)
+    .bind(&w.k_keys)
+    .bind(&w.k_digests)
+    .bind(&w.k_outcomes)
+    .bind(&w.j_ids)
+    .bind(&w.j_kinds)
+    .bind(&w.j_payloads)
+    .bind(&w.j_max)
+    .bind(&w.j_run_after)
+    .execute(&mut *conn)
+    .await
+    .context("storing a batch of events")?;
+    Ok(())
+}
