@@ -386,8 +386,17 @@ async fn write(conn: &mut PgConnection, w: &Writes, now: i64) -> anyhow::Result<
         )
     };
     let (f_ids, f_n, f_at) = unzip3(&fresh);
+    // Identifiers in key order too (each customer gains at most one value
+    // per kind in a batch, so this order decides nothing else).
+    let mut idents: Vec<(&'static str, &str, uuid::Uuid)> = (0..w.id_kinds.len())
+        .map(|i| (w.id_kinds[i], w.id_values[i].as_str(), w.id_customers[i]))
+        .collect();
+    idents.sort_unstable();
+    let id_kinds: Vec<&str> = idents.iter().map(|r| r.0).collect();
+    let id_values: Vec<&str> = idents.iter().map(|r| r.1).collect();
+    let id_customers: Vec<uuid::Uuid> = idents.iter().map(|r| r.2).collect();
     let (b_ids, b_n, b_at) = unzip3(&bumped);
-    if !w.new_customers.is_empty() || !w.id_kinds.is_empty() {
+    if !w.new_customers.is_empty() || !id_kinds.is_empty() {
         sqlx::query(
             "WITH c AS (
                 INSERT INTO customers (id, name, created_at, updated_at)
@@ -405,9 +414,9 @@ async fn write(conn: &mut PgConnection, w: &Writes, now: i64) -> anyhow::Result<
         .bind(&f_ids)
         .bind(&f_n)
         .bind(&f_at)
-        .bind(&w.id_kinds)
-        .bind(&w.id_values)
-        .bind(&w.id_customers)
+        .bind(&id_kinds)
+        .bind(&id_values)
+        .bind(&id_customers)
         .execute(&mut *conn)
         .await
         .context("creating customers")?;
@@ -422,7 +431,8 @@ async fn write(conn: &mut PgConnection, w: &Writes, now: i64) -> anyhow::Result<
             INSERT INTO events (id, source_id, customer_id, kind, occurred_at, occurred_offset, amount_minor, currency, channel, properties, digest, received_at)
             SELECT u.id, u.source_id, u.customer_id, u.kind, u.at, u.off, u.amount, u.currency, u.channel, u.props::jsonb, u.digest, $1
             FROM unnest($9::uuid[], $10::text[], $11::uuid[], $12::text[], $13::int8[], $14::int4[], $15::int8[], $16::text[], $17::text[], $18::text[], $19::text[])
-                 AS u(id, source_id, customer_id, kind, at, off, amount, currency, channel, props, digest)),
+                 AS u(id, source_id, customer_id, kind, at, off, amount, currency, channel, props, digest)
+            ORDER BY u.source_id),
          st AS (
             UPDATE customer_stats SET events = customer_stats.events + u.n,
                 last_event_at = greatest(coalesce(customer_stats.last_event_at, u.at), u.at), updated_at = $1
@@ -431,7 +441,8 @@ async fn write(conn: &mut PgConnection, w: &Writes, now: i64) -> anyhow::Result<
          ik AS (
             INSERT INTO idempotency_keys (scope, key, request_digest, outcomes, created_at)
             SELECT u.scope, u.key, u.digest, u.outcomes, $1
-            FROM unnest($23::text[], $24::text[], $25::text[], $26::text[]) AS u(scope, key, digest, outcomes))
+            FROM unnest($23::text[], $24::text[], $25::text[], $26::text[]) AS u(scope, key, digest, outcomes)
+            ORDER BY u.scope, u.key)
          INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_after, created_at, updated_at)
          SELECT j.id, j.kind, j.payload::jsonb, 'queued', 0, j.max_attempts, j.run_after, $1, $1
          FROM unnest($27::uuid[], $28::text[], $29::text[], $30::int8[], $31::int8[])

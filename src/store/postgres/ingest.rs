@@ -18,6 +18,21 @@ use super::rows::is_retryable;
 /// Attempts per request before a lost race is reported as an error.
 const ATTEMPTS: usize = 5;
 
+/// Ingest batches (and profile imports) on one database take turns, as
+/// SQLite's single writer makes them: batches that create and bump the
+/// same customers in different orders would otherwise deadlock, and each
+/// deadlock costs a second of `deadlock_timeout`. Group commit keeps the
+/// throughput: while one batch commits, the next one grows.
+const INGEST_LOCK: i64 = 0x686f_6c64_0000_0001;
+
+async fn take_turn(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(INGEST_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Runs `requests` in one transaction (group commit). Results are in
 /// request order; the first failed request fails the call, as on SQLite,
 /// but the others are committed all the same.
@@ -26,22 +41,81 @@ pub async fn batch(
     requests: Vec<IngestRequest>,
 ) -> anyhow::Result<Vec<anyhow::Result<IngestResult>>> {
     if bulk::eligible(&requests) {
-        let mut tx = pool.begin().await.context("beginning an ingest batch")?;
-        let now = Timestamp::now().unix_micros();
-        match bulk::run(&mut tx, &requests, now).await {
-            Ok(results) => match tx.commit().await {
-                Ok(()) => return Ok(results.into_iter().map(Ok).collect()),
+        for attempt in 1..=ATTEMPTS {
+            let mut tx = pool.begin().await.context("beginning an ingest batch")?;
+            take_turn(&mut tx).await?;
+            let now = Timestamp::now().unix_micros();
+            let outcome = match bulk::run(&mut tx, &requests, now).await {
+                Ok(results) => tx
+                    .commit()
+                    .await
+                    .map(|()| results)
+                    .map_err(anyhow::Error::from),
                 Err(e) => {
-                    tracing::debug!(error = %e, "bulk ingest commit failed; going row by row")
+                    tx.rollback().await.ok();
+                    Err(e)
                 }
-            },
-            Err(e) => {
-                tracing::debug!(error = %e, "bulk ingest failed; going row by row");
-                tx.rollback().await.ok();
+            };
+            match outcome {
+                Ok(results) => return Ok(results.into_iter().map(Ok).collect()),
+                // Lost a race with another batch, which has committed or
+                // been chosen to go on: the rerun reads what it wrote.
+                Err(e) if attempt < ATTEMPTS && is_retryable(&e) => {
+                    tracing::debug!(error = %e, attempt, "bulk ingest lost a race; retrying");
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "bulk ingest failed; going row by row");
+                    break;
+                }
             }
         }
     }
-    let mut tx = pool.begin().await.context("beginning an ingest batch")?;
+    rows(pool, requests).await
+}
+
+/// Why a row-by-row run stopped early.
+enum Restart {
+    /// A deadlock or serialization failure: the whole transaction goes,
+    /// releasing every lock, and runs again.
+    Race(anyhow::Error),
+    Failed(anyhow::Error),
+}
+
+/// The row-by-row path: each request under its own savepoint.
+pub(super) async fn rows(
+    pool: &PgPool,
+    requests: Vec<IngestRequest>,
+) -> anyhow::Result<Vec<anyhow::Result<IngestResult>>> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match rows_once(pool, &requests).await {
+            Ok(out) => return Ok(out),
+            Err(Restart::Race(e)) if attempt < ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "ingest batch deadlocked; running it again");
+            }
+            Err(Restart::Race(e) | Restart::Failed(e)) => return Err(e),
+        }
+    }
+}
+
+fn deadlock(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<sqlx::Error>()
+            .and_then(|se| se.as_database_error())
+            .and_then(|d| d.code())
+            .is_some_and(|c| c == "40P01" || c == "40001")
+    })
+}
+
+async fn rows_once(
+    pool: &PgPool,
+    requests: &[IngestRequest],
+) -> Result<Vec<anyhow::Result<IngestResult>>, Restart> {
+    let failed = |e: sqlx::Error| Restart::Failed(e.into());
+    let mut tx = pool.begin().await.map_err(failed)?;
+    take_turn(&mut tx).await.map_err(failed)?;
     let mut out = Vec::with_capacity(requests.len());
     let mut open = false;
     for req in requests {
@@ -55,15 +129,19 @@ pub async fn batch(
             } else {
                 "SAVEPOINT req"
             };
-            sqlx::raw_sql(sp).execute(&mut *tx).await?;
+            sqlx::raw_sql(sp).execute(&mut *tx).await.map_err(failed)?;
             open = true;
             let now = Timestamp::now().unix_micros();
             match request(&mut tx, req.clone(), now).await {
                 Ok(r) => break Ok(r),
+                Err(e) if deadlock(&e) => return Err(Restart::Race(e)),
                 Err(e) => {
                     sqlx::raw_sql("ROLLBACK TO SAVEPOINT req")
                         .execute(&mut *tx)
-                        .await?;
+                        .await
+                        .map_err(failed)?;
+                    // A unique key another transaction committed first:
+                    // the rerun finds its row.
                     if attempt < ATTEMPTS && is_retryable(&e) {
                         tracing::debug!(error = %e, attempt, "ingest request lost a race; retrying");
                         continue;
@@ -74,7 +152,10 @@ pub async fn batch(
         };
         out.push(result);
     }
-    tx.commit().await.context("committing an ingest batch")?;
+    tx.commit().await.map_err(|e| {
+        let e = anyhow::Error::from(e).context("committing an ingest batch");
+        if deadlock(&e) { Restart::Race(e) } else { Restart::Failed(e) }
+    })?;
     Ok(out)
 }
 
@@ -353,6 +434,7 @@ pub async fn profiles(
     profiles: Vec<(NewProfile, String)>,
 ) -> anyhow::Result<Vec<anyhow::Result<ProfileOutcome>>> {
     let mut tx = pool.begin().await.context("beginning a profile import")?;
+    take_turn(&mut tx).await?;
     let mut out = Vec::with_capacity(profiles.len());
     for (p, source) in profiles {
         let mut attempt = 0;

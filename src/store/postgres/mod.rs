@@ -15,6 +15,8 @@ mod queue;
 mod rows;
 mod schema;
 mod store;
+#[cfg(test)]
+mod tests;
 mod value;
 
 use std::time::Duration;
