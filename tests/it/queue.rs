@@ -396,7 +396,12 @@ async fn two_processes_on_one_postgres_never_share_a_job() {
         *counts.entry(*r).or_default() += 1;
     }
     for id in &ids {
-        assert_eq!(counts.get(id), Some(&1), "job {id} ran {:?} times", counts.get(id));
+        assert_eq!(
+            counts.get(id),
+            Some(&1),
+            "job {id} ran {:?} times",
+            counts.get(id)
+        );
     }
     for store in [&a, &b] {
         let done = store.job_counts().await.unwrap();

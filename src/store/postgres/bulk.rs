@@ -18,9 +18,15 @@ use crate::pipeline::records::{IngestItem, IngestRequest, IngestResult, ItemOutc
 /// Whether the fast path can take this batch.
 pub fn eligible(requests: &[IngestRequest]) -> bool {
     requests.iter().all(|r| {
-        r.items
-            .iter()
-            .all(|i| !matches!(i, Ok(IngestItem { record: Record::Message(_), .. })))
+        r.items.iter().all(|i| {
+            !matches!(
+                i,
+                Ok(IngestItem {
+                    record: Record::Message(_),
+                    ..
+                })
+            )
+        })
     })
 }
 
@@ -63,8 +69,11 @@ impl State {
         }
         let mut known = Vec::new();
         for c in owners {
-            let mut ids: Vec<&(IdKind, String)> =
-                self.ids_of.get(&c).map(|v| v.iter().collect()).unwrap_or_default();
+            let mut ids: Vec<&(IdKind, String)> = self
+                .ids_of
+                .get(&c)
+                .map(|v| v.iter().collect())
+                .unwrap_or_default();
             ids.sort_by_key(|(k, _)| k.as_str());
             known.extend(ids.into_iter().map(|(kind, value)| KnownIdentifier {
                 kind: *kind,
@@ -191,8 +200,10 @@ async fn load(conn: &mut PgConnection, requests: &[IngestRequest]) -> anyhow::Re
         .fetch_all(&mut *conn)
         .await?;
         for r in &rows {
-            st.keys
-                .insert((r.try_get(0)?, r.try_get(1)?), (r.try_get(2)?, r.try_get(3)?));
+            st.keys.insert(
+                (r.try_get(0)?, r.try_get(1)?),
+                (r.try_get(2)?, r.try_get(3)?),
+            );
         }
     }
     Ok(st)
@@ -338,22 +349,22 @@ fn event(
     s.0 += 1;
     s.1 = s.1.max(at);
     w.e_ids.push(id);
-    w.e_sources.push(e.source_id.as_ref().map(|s| s.as_str().to_owned()));
+    w.e_sources
+        .push(e.source_id.as_ref().map(|s| s.as_str().to_owned()));
     w.e_customers.push(customer.as_uuid());
     w.e_kinds.push(e.kind.as_str().to_owned());
     w.e_at.push(at);
     w.e_offsets.push(e.occurred_at.offset_secs());
     w.e_amounts.push(e.amount.map(|m| m.minor));
-    w.e_currencies.push(e.amount.map(|m| m.currency.to_string()));
+    w.e_currencies
+        .push(e.amount.map(|m| m.currency.to_string()));
     w.e_channels.push(e.channel.as_str());
     w.e_properties
         .push(serde_json::Value::Object(e.properties.clone()).to_string());
     w.e_digests.push(digest.clone());
     if let Some(source) = &e.source_id {
-        st.events.insert(
-            source.as_str().to_owned(),
-            (id, customer.as_uuid(), digest),
-        );
+        st.events
+            .insert(source.as_str().to_owned(), (id, customer.as_uuid(), digest));
     }
     Ok(ItemOutcome::Stored {
         id,

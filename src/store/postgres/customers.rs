@@ -106,7 +106,11 @@ pub async fn find(
 
 /// Value figures from the customer's events. Recomputed, not incremented,
 /// so running the job twice for one event cannot count it twice.
-pub async fn refresh_stats(conn: &mut PgConnection, id: CustomerId, now: i64) -> anyhow::Result<()> {
+pub async fn refresh_stats(
+    conn: &mut PgConnection,
+    id: CustomerId,
+    now: i64,
+) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE customer_stats SET
             orders = (SELECT count(*) FROM events WHERE customer_id = $1 AND kind = 'order'),
@@ -201,10 +205,14 @@ fn event_from_row(r: &PgRow) -> anyhow::Result<StoredEvent> {
 }
 
 pub async fn event(conn: &mut PgConnection, id: EventId) -> anyhow::Result<Option<StoredEvent>> {
-    let row = sqlx::query(concat!("SELECT ", event_columns!(), " FROM events WHERE id = $1"))
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE id = $1"
+    ))
+    .bind(id.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await?;
     row.as_ref().map(event_from_row).transpose()
 }
 
@@ -244,11 +252,18 @@ fn message_from_row(r: &PgRow) -> anyhow::Result<StoredMessage> {
     })
 }
 
-pub async fn message(conn: &mut PgConnection, id: MessageId) -> anyhow::Result<Option<StoredMessage>> {
-    let row = sqlx::query(concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1"))
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await?;
+pub async fn message(
+    conn: &mut PgConnection,
+    id: MessageId,
+) -> anyhow::Result<Option<StoredMessage>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE id = $1"
+    ))
+    .bind(id.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await?;
     row.as_ref().map(message_from_row).transpose()
 }
 

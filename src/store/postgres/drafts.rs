@@ -323,5 +323,6 @@ async fn recipient(conn: &mut PgConnection, draft: &DraftView) -> StoreResult<St
     .fetch_optional(&mut *conn)
     .await
     .map_err(anyhow::Error::from)?;
-    email.ok_or_else(|| StoreError::Conflict("the customer has no email address to reply to".into()))
+    email
+        .ok_or_else(|| StoreError::Conflict("the customer has no email address to reply to".into()))
 }

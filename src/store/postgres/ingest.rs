@@ -12,8 +12,8 @@ use crate::pipeline::records::{
     IngestItem, IngestRequest, IngestResult, ItemOutcome, ProfileOutcome, Record,
 };
 
-use super::{bulk, identity};
 use super::rows::is_retryable;
+use super::{bulk, identity};
 
 /// Attempts per request before a lost race is reported as an error.
 const ATTEMPTS: usize = 5;
@@ -154,7 +154,11 @@ async fn rows_once(
     }
     tx.commit().await.map_err(|e| {
         let e = anyhow::Error::from(e).context("committing an ingest batch");
-        if deadlock(&e) { Restart::Race(e) } else { Restart::Failed(e) }
+        if deadlock(&e) {
+            Restart::Race(e)
+        } else {
+            Restart::Failed(e)
+        }
     })?;
     Ok(out)
 }
@@ -168,7 +172,7 @@ pub async fn request(
         let seen = sqlx::query(
             "SELECT request_digest, outcomes FROM idempotency_keys WHERE scope = $1 AND key = $2",
         )
-        .bind(&key.scope)
+        .bind(key.scope)
         .bind(&key.key)
         .fetch_optional(&mut *conn)
         .await?;
@@ -194,7 +198,7 @@ pub async fn request(
         sqlx::query(
             "INSERT INTO idempotency_keys (scope, key, request_digest, outcomes, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(&key.scope)
+        .bind(key.scope)
         .bind(&key.key)
         .bind(&key.request_digest)
         .bind(serde_json::to_string(&outcomes)?)
@@ -253,8 +257,8 @@ async fn store_event(
             let customer: uuid::Uuid = row.try_get(1)?;
             let old_digest: String = row.try_get(2)?;
             return Ok(ItemOutcome::repeat(
-                old_id.into(),
-                customer.into(),
+                old_id,
+                customer,
                 old_digest == digest,
                 "event_id",
                 || {
@@ -338,8 +342,8 @@ async fn store_message(
             let customer: uuid::Uuid = row.try_get(1)?;
             let old_digest: String = row.try_get(2)?;
             return Ok(ItemOutcome::repeat(
-                old_id.into(),
-                customer.into(),
+                old_id,
+                customer,
                 old_digest == digest,
                 "external_id",
                 || format!("{ext} already belongs to a different {} message", m.channel),

@@ -21,7 +21,9 @@ fn from_row(r: &PgRow) -> anyhow::Result<OutboxEntry> {
     let state: String = r.try_get(9)?;
     Ok(OutboxEntry {
         id: OutboxId::from_uuid(r.try_get(0)?),
-        draft_id: r.try_get::<Option<uuid::Uuid>, _>(1)?.map(DraftId::from_uuid),
+        draft_id: r
+            .try_get::<Option<uuid::Uuid>, _>(1)?
+            .map(DraftId::from_uuid),
         customer_id: CustomerId::from_uuid(r.try_get(2)?),
         conversation_id: ConversationId::from_uuid(r.try_get(3)?),
         channel: channel_at(r, 4)?,
@@ -37,9 +39,17 @@ fn from_row(r: &PgRow) -> anyhow::Result<OutboxEntry> {
     })
 }
 
-async fn get(conn: &mut PgConnection, id: OutboxId, lock: bool) -> anyhow::Result<Option<OutboxEntry>> {
+async fn get(
+    conn: &mut PgConnection,
+    id: OutboxId,
+    lock: bool,
+) -> anyhow::Result<Option<OutboxEntry>> {
     let sql = if lock {
-        concat!("SELECT ", columns!(), " FROM outbox WHERE id = $1 FOR UPDATE")
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM outbox WHERE id = $1 FOR UPDATE"
+        )
     } else {
         concat!("SELECT ", columns!(), " FROM outbox WHERE id = $1")
     };
@@ -163,10 +173,11 @@ async fn move_draft(
     detail: Option<&str>,
     now: i64,
 ) -> anyhow::Result<()> {
-    let state: Option<String> = sqlx::query_scalar("SELECT state FROM drafts WHERE id = $1 FOR UPDATE")
-        .bind(draft.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let state: Option<String> =
+        sqlx::query_scalar("SELECT state FROM drafts WHERE id = $1 FOR UPDATE")
+            .bind(draft.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some(state) = state else { return Ok(()) };
     let from = DraftState::parse(&state).map_err(|e| anyhow::anyhow!("{e}"))?;
     let to = from.apply(action)?;

@@ -82,12 +82,19 @@ pub async fn claim(
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(&mut *conn)
     .await?;
-    let mut jobs = rows.iter().map(job_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut jobs = rows
+        .iter()
+        .map(job_from_row)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     jobs.sort_by_key(|j| j.run_after);
     Ok(jobs)
 }
 
-pub async fn finish(conn: &mut PgConnection, outcomes: &[JobOutcome], now: i64) -> anyhow::Result<()> {
+pub async fn finish(
+    conn: &mut PgConnection,
+    outcomes: &[JobOutcome],
+    now: i64,
+) -> anyhow::Result<()> {
     for o in outcomes {
         let (id, token) = (o.id.as_uuid(), o.lease_token);
         let changed = match &o.result {
@@ -170,19 +177,24 @@ pub async fn list(
 }
 
 pub async fn get(conn: &mut PgConnection, id: JobId) -> anyhow::Result<Option<Job>> {
-    let row = sqlx::query(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1"))
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM jobs WHERE id = $1"
+    ))
+    .bind(id.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await?;
     row.as_ref().map(job_from_row).transpose()
 }
 
 pub async fn retry(conn: &mut PgConnection, id: JobId, actor: &str, now: i64) -> StoreResult<Job> {
-    let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1 FOR UPDATE")
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let state: Option<String> =
+        sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1 FOR UPDATE")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(anyhow::Error::from)?;
     match state.as_deref() {
         None => return Err(StoreError::NotFound(format!("job {id}"))),
         Some("dead") => {}

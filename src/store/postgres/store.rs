@@ -102,11 +102,9 @@ async fn relax(c: &mut PgConnection, mode: Durability) -> StoreResult<()> {
 /// pooled connection.
 macro_rules! read {
     ($self:ident, |$c:ident| $body:expr) => {{
-        let mut conn = $self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| StoreError::Other(anyhow::Error::from(e).context("connecting to PostgreSQL")))?;
+        let mut conn = $self.pool.acquire().await.map_err(|e| {
+            StoreError::Other(anyhow::Error::from(e).context("connecting to PostgreSQL"))
+        })?;
         let $c: &mut PgConnection = &mut conn;
         let out: anyhow::Result<_> = $body;
         out.map_err(StoreError::Other)
@@ -172,9 +170,10 @@ impl Store for PgStore {
     }
 
     async fn refresh_customer_stats(&self, customer: CustomerId) -> StoreResult<()> {
-        tx!(self, recomputable, |c, now| Ok(
-            customers::refresh_stats(c, customer, now).await?
-        ))
+        tx!(self, recomputable, |c, now| Ok(customers::refresh_stats(
+            c, customer, now
+        )
+        .await?))
     }
 
     async fn event(&self, id: EventId) -> StoreResult<Option<StoredEvent>> {
@@ -224,9 +223,10 @@ impl Store for PgStore {
     ) -> StoreResult<Vec<Job>> {
         let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
         let at = now.unix_micros();
-        tx!(self, |c, _now| Ok(
-            queue::claim(c, worker, limit, lease_us, at).await?
-        ))
+        tx!(self, |c, _now| Ok(queue::claim(
+            c, worker, limit, lease_us, at
+        )
+        .await?))
     }
 
     async fn finish_jobs(&self, outcomes: Vec<JobOutcome>) -> StoreResult<()> {
@@ -287,11 +287,15 @@ impl Store for PgStore {
     }
 
     async fn complete_delivery(&self, id: OutboxId, receipt: Receipt) -> StoreResult<bool> {
-        tx!(self, |c, now| Ok(outbox::complete(c, id, &receipt, now).await?))
+        tx!(self, |c, now| Ok(
+            outbox::complete(c, id, &receipt, now).await?
+        ))
     }
 
     async fn fail_delivery(&self, id: OutboxId, error: &str, dead: bool) -> StoreResult<()> {
-        tx!(self, |c, now| Ok(outbox::fail(c, id, error, dead, now).await?))
+        tx!(self, |c, now| Ok(
+            outbox::fail(c, id, error, dead, now).await?
+        ))
     }
 
     async fn outbox_counts(&self) -> StoreResult<Vec<(OutboxState, u64)>> {
@@ -307,9 +311,10 @@ impl Store for PgStore {
     }
 
     async fn save_customer_values(&self, values: Vec<CustomerValueRecord>) -> StoreResult<()> {
-        tx!(self, recomputable, |c, _now| Ok(
-            value::save_values(c, &values).await?
-        ))
+        tx!(self, recomputable, |c, _now| Ok(value::save_values(
+            c, &values
+        )
+        .await?))
     }
 
     async fn customer_value(&self, id: CustomerId) -> StoreResult<Option<CustomerValueRecord>> {

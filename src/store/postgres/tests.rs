@@ -9,9 +9,7 @@ use std::sync::Arc;
 use crate::domain::{IdKind, Timestamp};
 use crate::pipeline::parse::{IngestPolicy, RawEvent, RawIdentity, event};
 use crate::pipeline::ports::Store;
-use crate::pipeline::records::{
-    IdempotencyKey, IngestItem, IngestRequest, IngestResult, Record,
-};
+use crate::pipeline::records::{IdempotencyKey, IngestItem, IngestRequest, IngestResult, Record};
 use crate::pipeline::routing;
 use crate::store::pg_admin::ScratchDatabase;
 
@@ -76,7 +74,10 @@ fn tricky() -> Vec<IngestRequest> {
         req(vec![item("E3", Some("B"), Some("a@x.com"), "login")], None),
         req(vec![item("E4", Some("B"), Some("a@x.com"), "order")], None),
         // A with a second email: a conflict, nothing attached.
-        req(vec![item("E5", Some("A"), Some("other@x.com"), "login")], None),
+        req(
+            vec![item("E5", Some("A"), Some("other@x.com"), "login")],
+            None,
+        ),
         req(
             vec![
                 item("E6", Some("C"), None, "order"),
@@ -84,8 +85,14 @@ fn tricky() -> Vec<IngestRequest> {
             ],
             Some(("k1", "d1")),
         ),
-        req(vec![item("E6", Some("C"), None, "order")], Some(("k1", "d1"))),
-        req(vec![item("E8", Some("C"), None, "order")], Some(("k1", "d2"))),
+        req(
+            vec![item("E6", Some("C"), None, "order")],
+            Some(("k1", "d1")),
+        ),
+        req(
+            vec![item("E8", Some("C"), None, "order")],
+            Some(("k1", "d2")),
+        ),
         IngestRequest {
             idempotency: None,
             items: vec![Err(vec![])],
@@ -96,10 +103,8 @@ fn tricky() -> Vec<IngestRequest> {
 /// Replaces every UUID by its order of first appearance, so results from
 /// two databases (with their own random ids) can be compared.
 fn canonical(text: &str) -> String {
-    let re = regex::Regex::new(
-        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-    )
-    .unwrap();
+    let re =
+        regex::Regex::new("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").unwrap();
     let mut seen: HashMap<String, usize> = HashMap::new();
     re.replace_all(text, |c: &regex::Captures<'_>| {
         let n = seen.len();
@@ -151,7 +156,9 @@ async fn bulk_and_row_by_row_paths_agree() {
     let a = results(ingest::batch(&bulk.pool, requests.clone()).await.unwrap());
     let b = results(ingest::rows(&rows.pool, requests).await.unwrap());
     assert_eq!(canonical(&format!("{a:?}")), canonical(&format!("{b:?}")));
-    assert!(matches!(a[2], IngestResult::Fresh(ref o) if matches!(o[0], crate::pipeline::records::ItemOutcome::Duplicate { .. })));
+    assert!(
+        matches!(a[2], IngestResult::Fresh(ref o) if matches!(o[0], crate::pipeline::records::ItemOutcome::Duplicate { .. }))
+    );
     assert!(matches!(a[8], IngestResult::Replayed(_)));
     assert!(matches!(a[9], IngestResult::KeyReused));
     // A second batch against what is stored now (the bulk path reads it up
@@ -161,7 +168,10 @@ async fn bulk_and_row_by_row_paths_agree() {
         req(vec![item("E1", Some("A"), Some("a@x.com"), "order")], None),
         req(vec![item("E10", Some("B"), Some("b@x.com"), "login")], None),
         req(vec![item("E11", Some("D"), Some("b@x.com"), "login")], None),
-        req(vec![item("E6", Some("C"), None, "order")], Some(("k1", "d1"))),
+        req(
+            vec![item("E6", Some("C"), None, "order")],
+            Some(("k1", "d1")),
+        ),
     ];
     let a2 = results(ingest::batch(&bulk.pool, more.clone()).await.unwrap());
     let b2 = results(ingest::rows(&rows.pool, more).await.unwrap());
@@ -169,7 +179,10 @@ async fn bulk_and_row_by_row_paths_agree() {
         canonical(&format!("{a:?}{a2:?}")),
         canonical(&format!("{b:?}{b2:?}"))
     );
-    assert_eq!(canonical(&state(&bulk).await), canonical(&state(&rows).await));
+    assert_eq!(
+        canonical(&state(&bulk).await),
+        canonical(&state(&rows).await)
+    );
     bulk.close().await;
     rows.close().await;
     db1.drop_now().await.unwrap();
@@ -191,7 +204,12 @@ async fn concurrent_batches_creating_the_same_customers_do_not_collide() {
                         let c = format!("R{}", (i + round) % 20);
                         let email = format!("r{}@x.com", (i + round) % 20);
                         req(
-                            vec![item(&format!("T{t}-{round}-{i}"), Some(&c), Some(&email), "login")],
+                            vec![item(
+                                &format!("T{t}-{round}-{i}"),
+                                Some(&c),
+                                Some(&email),
+                                "login",
+                            )],
                             None,
                         )
                     })

@@ -257,7 +257,11 @@ pub async fn economics(
     Ok(d)
 }
 
-pub async fn upsert_spend(conn: &mut PgConnection, rows: &[SpendRow], now: i64) -> anyhow::Result<u64> {
+pub async fn upsert_spend(
+    conn: &mut PgConnection,
+    rows: &[SpendRow],
+    now: i64,
+) -> anyhow::Result<u64> {
     let mut n = 0;
     for s in rows {
         n += sqlx::query(
