@@ -11,7 +11,7 @@ use crate::pipeline::ports::{DraftChange, StoreError, StoreResult};
 use crate::pipeline::views::{DraftView, NewDraft};
 
 use super::audit;
-use super::ingest::insert_jobs;
+use super::records::insert_jobs;
 use super::rows::{channel_at, ts_at};
 
 macro_rules! columns {

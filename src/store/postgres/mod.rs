@@ -5,6 +5,7 @@
 
 mod audit;
 mod bulk;
+mod bulk_write;
 mod customers;
 mod drafts;
 mod identity;
@@ -12,6 +13,7 @@ mod ingest;
 mod merge;
 mod outbox;
 mod queue;
+mod records;
 mod rows;
 mod schema;
 mod store;

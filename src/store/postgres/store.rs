@@ -22,7 +22,9 @@ use crate::pipeline::views::{
 };
 
 use super::rows::{is_retryable, store_error_retryable};
-use super::{PgStore, audit, customers, drafts, ingest, merge, outbox, queue, schema, value};
+use super::{
+    PgStore, audit, customers, drafts, ingest, merge, outbox, queue, records, schema, value,
+};
 
 /// Runs of a write transaction before a lost race is reported.
 const ATTEMPTS: u32 = 5;
@@ -211,7 +213,10 @@ impl Store for PgStore {
     }
 
     async fn enqueue(&self, jobs: Vec<NewJob>) -> StoreResult<()> {
-        tx!(self, |c, now| Ok(ingest::insert_jobs(c, &jobs, now).await?))
+        tx!(
+            self,
+            |c, now| Ok(records::insert_jobs(c, &jobs, now).await?)
+        )
     }
 
     async fn claim_jobs(
