@@ -95,6 +95,29 @@ impl State {
     }
 }
 
+/// Everything the batch can touch, in one round trip: the identifiers of
+/// every customer owning one of the batch's identifiers ('i'), stored
+/// events with the batch's source ids ('e'), open conflicts on the batch's
+/// identifiers ('c') and the batch's idempotency keys ('k').
+const LOAD: &str = "
+    SELECT 'i' AS tag, ci.kind AS t1, ci.value AS t2, NULL::text AS t3, NULL::text AS t4,
+           ci.customer_id AS u1, NULL::uuid AS u2, ci.seq AS seq
+    FROM customer_identifiers ci
+    WHERE ci.customer_id IN (
+        SELECT c.customer_id FROM unnest($1::text[], $2::text[]) AS w(kind, value)
+        JOIN customer_identifiers c ON c.kind = w.kind AND c.value = w.value)
+    UNION ALL
+    SELECT 'e', source_id, digest, NULL, NULL, customer_id, id, NULL
+    FROM events WHERE source_id = ANY($3)
+    UNION ALL
+    SELECT 'c', kind, value, NULL, NULL, customer_id, NULL, NULL
+    FROM identity_conflicts
+    WHERE resolved_at IS NULL AND (kind, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+    UNION ALL
+    SELECT 'k', scope, key, request_digest, outcomes, NULL, NULL, NULL
+    FROM idempotency_keys
+    WHERE (scope, key) IN (SELECT * FROM unnest($4::text[], $5::text[]))";
+
 async fn load(conn: &mut PgConnection, requests: &[IngestRequest]) -> anyhow::Result<State> {
     let mut st = State::default();
     let (mut kinds, mut values) = (Vec::new(), Vec::new());
@@ -108,67 +131,54 @@ async fn load(conn: &mut PgConnection, requests: &[IngestRequest]) -> anyhow::Re
             sources.push(s.as_str());
         }
     }
-    let rows = sqlx::query(
-        "SELECT ci.kind, ci.value, ci.customer_id FROM customer_identifiers ci
-         WHERE ci.customer_id IN (
-            SELECT c.customer_id FROM unnest($1::text[], $2::text[]) AS w(kind, value)
-            JOIN customer_identifiers c ON c.kind = w.kind AND c.value = w.value)
-         ORDER BY ci.customer_id, ci.seq",
-    )
-    .bind(&kinds)
-    .bind(&values)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let kind: String = r.try_get(0)?;
-        let kind = IdKind::parse(&kind).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let value: String = r.try_get(1)?;
-        st.attach(kind, &value, CustomerId::from_uuid(r.try_get(2)?));
-    }
-    let rows = sqlx::query(
-        "SELECT source_id, id, customer_id, digest FROM events WHERE source_id = ANY($1)",
-    )
-    .bind(&sources)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        st.events
-            .insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
-    }
-    let rows = sqlx::query(
-        "SELECT customer_id, kind, value FROM identity_conflicts
-         WHERE resolved_at IS NULL AND (kind, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
-    )
-    .bind(&kinds)
-    .bind(&values)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let kind: String = r.try_get(1)?;
-        let kind = IdKind::parse(&kind).map_err(|e| anyhow::anyhow!("{e}"))?;
-        st.open_conflicts
-            .insert((r.try_get(0)?, kind, r.try_get(2)?));
-    }
     let (scopes, keys): (Vec<&str>, Vec<&str>) = requests
         .iter()
         .filter_map(|r| r.idempotency.as_ref())
         .map(|k| (k.scope, k.key.as_str()))
         .unzip();
-    if !keys.is_empty() {
-        let rows = sqlx::query(
-            "SELECT scope, key, request_digest, outcomes FROM idempotency_keys
-             WHERE (scope, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
-        )
+    let rows = sqlx::query(LOAD)
+        .bind(&kinds)
+        .bind(&values)
+        .bind(&sources)
         .bind(&scopes)
         .bind(&keys)
         .fetch_all(&mut *conn)
-        .await?;
-        for r in &rows {
-            st.keys.insert(
-                (r.try_get(0)?, r.try_get(1)?),
-                (r.try_get(2)?, r.try_get(3)?),
-            );
+        .await
+        .context("reading what the batch touches")?;
+    let parse_kind = |k: String| IdKind::parse(&k).map_err(|e| anyhow::anyhow!("{e}"));
+    let mut identifiers: Vec<(uuid::Uuid, i64, IdKind, String)> = Vec::new();
+    for r in &rows {
+        let tag: String = r.try_get(0)?;
+        match tag.as_str() {
+            "i" => identifiers.push((
+                r.try_get(5)?,
+                r.try_get(7)?,
+                parse_kind(r.try_get(1)?)?,
+                r.try_get(2)?,
+            )),
+            "e" => {
+                st.events
+                    .insert(r.try_get(1)?, (r.try_get(6)?, r.try_get(5)?, r.try_get(2)?));
+            }
+            "c" => {
+                st.open_conflicts.insert((
+                    r.try_get(5)?,
+                    parse_kind(r.try_get(1)?)?,
+                    r.try_get(2)?,
+                ));
+            }
+            _ => {
+                st.keys.insert(
+                    (r.try_get(1)?, r.try_get(2)?),
+                    (r.try_get(3)?, r.try_get(4)?),
+                );
+            }
         }
+    }
+    // Each customer's identifiers in insertion order.
+    identifiers.sort_unstable_by_key(|(c, seq, _, _)| (*c, *seq));
+    for (c, _, kind, value) in identifiers {
+        st.attach(kind, &value, CustomerId::from_uuid(c));
     }
     Ok(st)
 }

@@ -80,33 +80,21 @@ pub async fn write(conn: &mut PgConnection, w: &Writes, now: i64) -> anyhow::Res
     let id_values: Vec<&str> = idents.iter().map(|r| r.1).collect();
     let id_customers: Vec<uuid::Uuid> = idents.iter().map(|r| r.2).collect();
     let (b_ids, b_n, b_at) = unzip3(&bumped);
-    if !w.new_customers.is_empty() || !id_kinds.is_empty() {
-        sqlx::query(
-            "WITH c AS (
-                INSERT INTO customers (id, name, created_at, updated_at)
-                SELECT u.id, NULL, $1, $1 FROM unnest($2::uuid[]) AS u(id)),
-             s AS (
-                INSERT INTO customer_stats (customer_id, events, last_event_at, updated_at)
-                SELECT u.id, u.n, u.at, $1 FROM unnest($3::uuid[], $4::int8[], $5::int8[]) AS u(id, n, at))
-             INSERT INTO customer_identifiers (kind, value, customer_id, created_at)
-             SELECT u.kind, u.value, u.customer_id, $1
-             FROM unnest($6::text[], $7::text[], $8::uuid[]) WITH ORDINALITY AS u(kind, value, customer_id, ord)
-             ORDER BY u.ord",
-        )
-        .bind(now)
-        .bind(&w.new_customers)
-        .bind(&f_ids)
-        .bind(&f_n)
-        .bind(&f_at)
-        .bind(&id_kinds)
-        .bind(&id_values)
-        .bind(&id_customers)
-        .execute(&mut *conn)
-        .await
-        .context("creating customers")?;
-    }
+    // One statement: foreign keys are checked at its end, so events and
+    // identifiers may name customers created by its own first CTE.
     sqlx::query(
-        "WITH cf AS (
+        "WITH c AS (
+            INSERT INTO customers (id, name, created_at, updated_at)
+            SELECT u.id, NULL, $1, $1 FROM unnest($32::uuid[]) AS u(id)),
+         s AS (
+            INSERT INTO customer_stats (customer_id, events, last_event_at, updated_at)
+            SELECT u.id, u.n, u.at, $1 FROM unnest($33::uuid[], $34::int8[], $35::int8[]) AS u(id, n, at)),
+         ci AS (
+            INSERT INTO customer_identifiers (kind, value, customer_id, created_at)
+            SELECT u.kind, u.value, u.customer_id, $1
+            FROM unnest($36::text[], $37::text[], $38::uuid[]) WITH ORDINALITY AS u(kind, value, customer_id, ord)
+            ORDER BY u.ord),
+         cf AS (
             INSERT INTO identity_conflicts (id, customer_id, other_customer_id, kind, value, existing_value, source, created_at)
             SELECT u.id, u.customer_id, u.other, u.kind, u.value, u.existing, u.source, $1
             FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[])
@@ -163,6 +151,13 @@ pub async fn write(conn: &mut PgConnection, w: &Writes, now: i64) -> anyhow::Res
     .bind(&w.j_payloads)
     .bind(&w.j_max)
     .bind(&w.j_run_after)
+    .bind(&w.new_customers)
+    .bind(&f_ids)
+    .bind(&f_n)
+    .bind(&f_at)
+    .bind(&id_kinds)
+    .bind(&id_values)
+    .bind(&id_customers)
     .execute(&mut *conn)
     .await
     .context("storing a batch of events")?;

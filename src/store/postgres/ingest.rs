@@ -20,15 +20,12 @@ const ATTEMPTS: usize = 5;
 /// SQLite's single writer makes them: batches that create and bump the
 /// same customers in different orders would otherwise deadlock, and each
 /// deadlock costs a second of `deadlock_timeout`. Group commit keeps the
-/// throughput: while one batch commits, the next one grows.
-const INGEST_LOCK: i64 = 0x686f_6c64_0000_0001;
+/// throughput: while one batch commits, the next one grows. The lock is
+/// taken in the round trip that begins the transaction.
+const BEGIN_AND_TAKE_TURN: &str = "BEGIN; SELECT pg_advisory_xact_lock(7525352679111917569)";
 
-async fn take_turn(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(INGEST_LOCK)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    pool.begin_with(BEGIN_AND_TAKE_TURN).await
 }
 
 /// Runs `requests` in one transaction (group commit). Results are in
@@ -40,8 +37,7 @@ pub async fn batch(
 ) -> anyhow::Result<Vec<anyhow::Result<IngestResult>>> {
     if bulk::eligible(&requests) {
         for attempt in 1..=ATTEMPTS {
-            let mut tx = pool.begin().await.context("beginning an ingest batch")?;
-            take_turn(&mut tx).await?;
+            let mut tx = begin(pool).await.context("beginning an ingest batch")?;
             let now = Timestamp::now().unix_micros();
             let outcome = match bulk::run(&mut tx, &requests, now).await {
                 Ok(results) => tx
@@ -112,8 +108,7 @@ async fn rows_once(
     requests: &[IngestRequest],
 ) -> Result<Vec<anyhow::Result<IngestResult>>, Restart> {
     let failed = |e: sqlx::Error| Restart::Failed(e.into());
-    let mut tx = pool.begin().await.map_err(failed)?;
-    take_turn(&mut tx).await.map_err(failed)?;
+    let mut tx = begin(pool).await.map_err(failed)?;
     let mut out = Vec::with_capacity(requests.len());
     let mut open = false;
     for req in requests {
@@ -166,8 +161,7 @@ pub async fn profiles(
     pool: &PgPool,
     profiles: Vec<(NewProfile, String)>,
 ) -> anyhow::Result<Vec<anyhow::Result<ProfileOutcome>>> {
-    let mut tx = pool.begin().await.context("beginning a profile import")?;
-    take_turn(&mut tx).await?;
+    let mut tx = begin(pool).await.context("beginning a profile import")?;
     let mut out = Vec::with_capacity(profiles.len());
     for (p, source) in profiles {
         let mut attempt = 0;

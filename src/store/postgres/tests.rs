@@ -13,7 +13,7 @@ use crate::pipeline::records::{IdempotencyKey, IngestItem, IngestRequest, Ingest
 use crate::pipeline::routing;
 use crate::store::pg_admin::ScratchDatabase;
 
-use super::{PgStore, ingest};
+use super::{PgStore, bulk, ingest};
 
 fn admin_url() -> String {
     std::env::var("HOLDFAST_TEST_PG_URL")
@@ -148,12 +148,23 @@ fn results(r: Vec<anyhow::Result<IngestResult>>) -> Vec<IngestResult> {
     r.into_iter().map(|r| r.unwrap()).collect()
 }
 
+/// The bulk path alone (no fallback), committed.
+async fn bulk_only(store: &PgStore, requests: &[IngestRequest]) -> Vec<IngestResult> {
+    assert!(bulk::eligible(requests));
+    let mut tx = store.pool.begin().await.unwrap();
+    let out = bulk::run(&mut tx, requests, Timestamp::now().unix_micros())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    out
+}
+
 #[tokio::test]
 async fn bulk_and_row_by_row_paths_agree() {
     let (db1, bulk) = fresh().await;
     let (db2, rows) = fresh().await;
     let requests = tricky();
-    let a = results(ingest::batch(&bulk.pool, requests.clone()).await.unwrap());
+    let a = bulk_only(&bulk, &requests).await;
     let b = results(ingest::rows(&rows.pool, requests).await.unwrap());
     assert_eq!(canonical(&format!("{a:?}")), canonical(&format!("{b:?}")));
     assert!(
@@ -173,7 +184,7 @@ async fn bulk_and_row_by_row_paths_agree() {
             Some(("k1", "d1")),
         ),
     ];
-    let a2 = results(ingest::batch(&bulk.pool, more.clone()).await.unwrap());
+    let a2 = bulk_only(&bulk, &more).await;
     let b2 = results(ingest::rows(&rows.pool, more).await.unwrap());
     assert_eq!(
         canonical(&format!("{a:?}{a2:?}")),
