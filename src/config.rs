@@ -57,6 +57,25 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub clv: ClvSettings,
     pub agent: AgentSettings,
+    pub kb: KbSettings,
+}
+
+/// The knowledge base and retrieval (`[kb]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KbSettings {
+    pub dir: PathBuf,
+    pub collection: String,
+    pub history_collection: String,
+    pub target_tokens: usize,
+    pub max_tokens: usize,
+    pub overlap_tokens: usize,
+    pub candidates: usize,
+    pub rrf_k: f32,
+    pub dense_weight: f32,
+    pub min_dense: f32,
+    pub min_coverage: f32,
+    pub history_k: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
