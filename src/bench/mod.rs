@@ -2,6 +2,7 @@
 //! ran on. Never asserted on in tests.
 
 pub mod clv;
+pub mod embed;
 pub mod ingest;
 
 /// Cores and CPU model, printed with every figure.

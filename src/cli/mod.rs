@@ -102,6 +102,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             crate::bench::clv::run(&a)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench(BenchCommand::Embed(a)) => {
+            crate::bench::embed::run(&a)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Ingest(a)) => {
             crate::bench::ingest::run(settings, a).await?;
             Ok(ExitCode::SUCCESS)

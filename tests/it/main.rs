@@ -22,6 +22,7 @@ macro_rules! on_both {
 mod cli;
 mod clv;
 mod crash;
+mod embed;
 mod import;
 mod ingest;
 mod outbox;
