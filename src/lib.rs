@@ -11,6 +11,7 @@ pub mod clv;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod embed;
 pub mod http;
 pub mod knowledge;
 pub mod metrics;

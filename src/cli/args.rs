@@ -280,6 +280,26 @@ pub enum BenchCommand {
     /// Hybrid query latency on a synthetic 100,000-chunk index, embedding
     /// throughput, demo knowledge-base ingest time.
     Retrieval(BenchRetrievalArgs),
+    /// Sentences per second of the local e5 embedder (one core, all cores).
+    Embed(BenchEmbedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchEmbedArgs {
+    /// Folder holding e5-small-q4.bin.
+    #[arg(long, default_value = "models/e5")]
+    pub model_dir: PathBuf,
+    /// JSON lines with a "text" field.
+    #[arg(long, default_value = "training/messages.jsonl")]
+    pub messages: PathBuf,
+    /// Texts to embed per measurement.
+    #[arg(long, default_value_t = 400)]
+    pub n: usize,
+    /// Texts per forward pass in the batched measurements.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

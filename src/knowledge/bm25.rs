@@ -120,8 +120,14 @@ mod tests {
     #[test]
     fn stems_each_script_with_its_own_language_and_drops_stop_words() {
         assert_eq!(terms("Доставки доставка"), vec!["доставк", "доставк"]);
-        assert_eq!(terms("the deliveries of Delivery"), vec!["deliveri", "deliveri"]);
-        assert_eq!(terms("Тариф «Дуэт» costs 1690 ₽"), vec!["тариф", "дуэт", "cost", "1690"]);
+        assert_eq!(
+            terms("the deliveries of Delivery"),
+            vec!["deliveri", "deliveri"]
+        );
+        assert_eq!(
+            terms("Тариф «Дуэт» costs 1690 ₽"),
+            vec!["тариф", "дуэт", "cost", "1690"]
+        );
         assert_eq!(terms("ёлка елка"), vec!["елк", "елк"]);
     }
 
@@ -132,7 +138,10 @@ mod tests {
         let tea_id = term_id(&terms("чай")[0]);
         let tea = d.values[d.indices.iter().position(|i| *i == tea_id).unwrap()];
         assert!(d.values.iter().all(|v| *v > 0.0 && *v <= tea));
-        assert!(d.values.iter().any(|v| *v < tea), "three mentions outweigh one");
+        assert!(
+            d.values.iter().any(|v| *v < tea),
+            "three mentions outweigh one"
+        );
         let q = query_vector("чай чай");
         assert_eq!(q.values, vec![1.0]);
     }

@@ -270,14 +270,21 @@ fn split_block(text: &str, max: usize) -> Vec<Block> {
     let lines: Vec<&str> = text.lines().collect();
     let table = lines.iter().all(|l| l.trim_start().starts_with('|'));
     let (header, units): (Vec<&str>, Vec<String>) = if table && lines.len() > 2 {
-        (lines[..2].to_vec(), lines[2..].iter().map(|l| l.to_string()).collect())
+        (
+            lines[..2].to_vec(),
+            lines[2..].iter().map(|l| l.to_string()).collect(),
+        )
     } else if lines.len() > 1 {
         (Vec::new(), lines.iter().map(|l| l.to_string()).collect())
     } else {
         (Vec::new(), sentences(text))
     };
     let head = header.join("\n");
-    let head_tokens = if head.is_empty() { 0 } else { count_tokens(&head) };
+    let head_tokens = if head.is_empty() {
+        0
+    } else {
+        count_tokens(&head)
+    };
     let mut out = Vec::new();
     let mut cur: Vec<String> = Vec::new();
     let mut n = head_tokens;

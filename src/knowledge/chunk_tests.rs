@@ -25,22 +25,38 @@ fn small() -> ChunkParams {
 
 #[test]
 fn chunks_know_their_heading_path_and_ids_are_stable() {
-    let d = doc("# Guide\n\nIntro.\n\n## Delivery\n\n### Moscow\n\nCourier 350.\n\n## Refunds\n\nWithin 14 days.");
+    let d = doc(
+        "# Guide\n\nIntro.\n\n## Delivery\n\n### Moscow\n\nCourier 350.\n\n## Refunds\n\nWithin 14 days.",
+    );
     let a = chunk(&d, ChunkParams::default());
     let b = chunk(&d, ChunkParams::default());
     assert_eq!(a, b);
     let refunds = a.iter().find(|c| c.text.contains("14 days")).unwrap();
     assert_eq!(refunds.heading, "Guide › Refunds");
-    assert!(!refunds.text.contains("Courier"), "sections of other parents stay apart");
+    assert!(
+        !refunds.text.contains("Courier"),
+        "sections of other parents stay apart"
+    );
     let moscow = a.iter().find(|c| c.text.contains("Courier")).unwrap();
     assert!(moscow.heading.starts_with("Guide › Delivery"));
-    assert!(refunds.indexed_text(&d).starts_with("Doc › Guide › Refunds\n"));
+    assert!(
+        refunds
+            .indexed_text(&d)
+            .starts_with("Doc › Guide › Refunds\n")
+    );
 
     let mut changed = d.clone();
     changed.body = changed.body.replace("14 days", "30 days");
     let c = chunk(&changed, ChunkParams::default());
-    let same: Vec<_> = c.iter().filter(|x| a.iter().any(|y| y.id == x.id)).collect();
-    assert_eq!(same.len(), a.len() - 1, "only the edited chunk gets a new id");
+    let same: Vec<_> = c
+        .iter()
+        .filter(|x| a.iter().any(|y| y.id == x.id))
+        .collect();
+    assert_eq!(
+        same.len(),
+        a.len() - 1,
+        "only the edited chunk gets a new id"
+    );
 }
 
 #[test]
@@ -58,7 +74,10 @@ fn long_sections_split_within_bounds_with_overlap() {
     }
     for i in 0..30 {
         let needle = format!("number {i} ");
-        assert!(cs.iter().any(|c| c.text.contains(&needle)), "lost paragraph {i}");
+        assert!(
+            cs.iter().any(|c| c.text.contains(&needle)),
+            "lost paragraph {i}"
+        );
     }
     let overlapping = cs
         .windows(2)
@@ -73,11 +92,18 @@ fn long_sections_split_within_bounds_with_overlap() {
 #[test]
 fn big_tables_split_by_rows_and_repeat_the_header() {
     let rows: Vec<String> = (0..40).map(|i| format!("| item {i} | {i}00 ₽ |")).collect();
-    let d = doc(&format!("## Prices\n\n| Item | Price |\n|---|---|\n{}", rows.join("\n")));
+    let d = doc(&format!(
+        "## Prices\n\n| Item | Price |\n|---|---|\n{}",
+        rows.join("\n")
+    ));
     let cs = chunk(&d, small());
     assert!(cs.len() > 1);
     for c in &cs {
-        assert!(c.text.starts_with("| Item | Price |\n|---|---|"), "{}", c.text);
+        assert!(
+            c.text.starts_with("| Item | Price |\n|---|---|"),
+            "{}",
+            c.text
+        );
     }
     for i in 0..40 {
         assert!(cs.iter().any(|c| c.text.contains(&format!("| item {i} |"))));
@@ -89,5 +115,8 @@ fn one_long_paragraph_splits_by_sentences() {
     let text: String = (0..60).map(|i| format!("Sentence {i} is here. ")).collect();
     let cs = chunk(&doc(&text), small());
     assert!(cs.len() > 1);
-    assert!(cs.iter().all(|c| count_tokens(&c.text) <= small().max_tokens));
+    assert!(
+        cs.iter()
+            .all(|c| count_tokens(&c.text) <= small().max_tokens)
+    );
 }

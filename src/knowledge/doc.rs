@@ -40,8 +40,8 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Document>> {
     let mut docs = Vec::with_capacity(files.len());
     let mut seen = std::collections::HashMap::new();
     for f in files {
-        let text = std::fs::read_to_string(&f)
-            .with_context(|| format!("{}: cannot read", f.display()))?;
+        let text =
+            std::fs::read_to_string(&f).with_context(|| format!("{}: cannot read", f.display()))?;
         let doc = parse(&f, &text)?;
         if let Some(other) = seen.insert(doc.id.clone(), f.clone()) {
             anyhow::bail!(
@@ -114,7 +114,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Document, FrontMatterError> {
             set_list(&k, items, &mut tags).map_err(|r| err(n - 1, r))?;
         }
         let Some((key, value)) = line.split_once(':') else {
-            return Err(err(n, format!("expected `key: value`, found {:?}", raw.trim())));
+            return Err(err(
+                n,
+                format!("expected `key: value`, found {:?}", raw.trim()),
+            ));
         };
         let (key, value) = (key.trim(), value.trim());
         match key {
@@ -156,7 +159,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Document, FrontMatterError> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(err(id_line, format!("id {id:?} must be ASCII letters, digits, - or _")));
+        return Err(err(
+            id_line,
+            format!("id {id:?} must be ASCII letters, digits, - or _"),
+        ));
     }
     let title = title.ok_or_else(|| err(end, "missing `title`".into()))?;
     let lang = lang.ok_or_else(|| err(end, "missing `lang`".into()))?;
@@ -172,11 +178,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Document, FrontMatterError> {
     })
 }
 
-fn set_list(
-    key: &str,
-    items: Vec<String>,
-    tags: &mut Option<Vec<String>>,
-) -> Result<(), String> {
+fn set_list(key: &str, items: Vec<String>, tags: &mut Option<Vec<String>>) -> Result<(), String> {
     match key {
         "tags" => {
             *tags = Some(items);

@@ -28,20 +28,36 @@ fn bad_front_matter_names_file_and_line() {
         ("---\nid: x\nlang: en\n---\n", 4, "title"),
         ("---\nid: x\ntitle: T\nlang: en\n", 1, "never closed"),
         ("---\nid: a b\ntitle: T\nlang: en\n---\n", 2, "id"),
-        ("---\nid: x\ntitle: T\nlang: en\ncolour: red\n---\n", 5, "unknown"),
-        ("---\nid: x\ntitle: T\nlang: en\ntags: a, b\n---\n", 5, "list"),
+        (
+            "---\nid: x\ntitle: T\nlang: en\ncolour: red\n---\n",
+            5,
+            "unknown",
+        ),
+        (
+            "---\nid: x\ntitle: T\nlang: en\ntags: a, b\n---\n",
+            5,
+            "list",
+        ),
     ];
     for (text, line, needle) in cases {
         let e = p(text).expect_err(text);
         assert_eq!(e.line, line, "{text:?}: {e}");
-        assert!(e.to_string().starts_with(&format!("kb/x.md:{line}:")), "{e}");
+        assert!(
+            e.to_string().starts_with(&format!("kb/x.md:{line}:")),
+            "{e}"
+        );
         assert!(e.reason.contains(needle), "{text:?}: {e}");
     }
 }
 
 #[test]
 fn loads_the_demo_kb_and_skips_its_readme() {
-    let docs = load_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge").as_path()).unwrap();
+    let docs = load_dir(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("knowledge")
+            .as_path(),
+    )
+    .unwrap();
     assert!(docs.len() >= 15, "{} docs", docs.len());
     for d in &docs {
         assert_eq!(

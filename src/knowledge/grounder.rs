@@ -31,8 +31,7 @@ impl Grounder for KbGrounder {
             Ok(r) => r,
             // Nothing ingested yet: no grounded answer, not a failure.
             Err(e)
-                if e
-                    .downcast_ref::<VectorError>()
+                if e.downcast_ref::<VectorError>()
                     .is_some_and(|v| matches!(v, VectorError::NoCollection(_))) =>
             {
                 return Ok(Evidence::default());

@@ -81,7 +81,11 @@ impl KnowledgeBase {
     /// Creates the collection; one made with another embedder (or none) is
     /// dropped and rebuilt, since its vectors cannot be compared.
     pub async fn prepare(&self) -> anyhow::Result<()> {
-        match self.index.ensure_collection(&self.collection, self.spec()).await {
+        match self
+            .index
+            .ensure_collection(&self.collection, self.spec())
+            .await
+        {
             Err(VectorError::Mismatch { reason, .. }) => {
                 tracing::warn!(collection = %self.collection, %reason, "rebuilding the knowledge index");
                 self.index.drop_collection(&self.collection).await?;

@@ -93,7 +93,10 @@ fn filter(o: &SearchOptions) -> Filter {
         f = f.eq("lang", l.as_str());
     }
     if !o.tags.is_empty() {
-        f = f.any("tags", o.tags.iter().map(|t| Value::from(t.as_str())).collect());
+        f = f.any(
+            "tags",
+            o.tags.iter().map(|t| Value::from(t.as_str())).collect(),
+        );
     }
     if let Some(k) = &o.kind {
         f = f.eq("kind", k.as_str());
@@ -185,8 +188,14 @@ impl KnowledgeBase {
             }
         }
         let fused: Vec<(Hit, f64)> = match mode {
-            Mode::Bm25 => sparse_hits.iter().map(|h| (h.clone(), f64::from(h.score))).collect(),
-            Mode::Dense => dense_hits.iter().map(|h| (h.clone(), f64::from(h.score))).collect(),
+            Mode::Bm25 => sparse_hits
+                .iter()
+                .map(|h| (h.clone(), f64::from(h.score)))
+                .collect(),
+            Mode::Dense => dense_hits
+                .iter()
+                .map(|h| (h.clone(), f64::from(h.score)))
+                .collect(),
             Mode::Hybrid => fuse(&dense_hits, &sparse_hits, o.fusion),
         };
         let top_dense = dense_hits.first().map(|h| h.score);
@@ -198,7 +207,16 @@ impl KnowledgeBase {
             None => {
                 let c = fused
                     .first()
-                    .map(|(h, _)| coverage(query, &format!("{} {}", text(&h.payload, "heading"), text(&h.payload, "text"))))
+                    .map(|(h, _)| {
+                        coverage(
+                            query,
+                            &format!(
+                                "{} {}",
+                                text(&h.payload, "heading"),
+                                text(&h.payload, "text")
+                            ),
+                        )
+                    })
                     .unwrap_or(0.0);
                 (c >= o.min_coverage, f64::from(c))
             }

@@ -48,6 +48,16 @@ impl EdgeIndex {
         })
     }
 
+    /// Runs qdrant-edge's optimiser (merges segments, builds the HNSW
+    /// index) until there is nothing left to do.
+    pub async fn optimize(&self, collection: &str) -> VectorResult<()> {
+        self.blocking(collection, |shard| {
+            while shard.optimize().map_err(|e| anyhow!("optimize: {e}"))? {}
+            Ok(())
+        })
+        .await
+    }
+
     fn dir(&self, name: &str) -> VectorResult<PathBuf> {
         let ok = !name.is_empty()
             && name
@@ -70,8 +80,8 @@ impl EdgeIndex {
         if !dir.join(SPEC_FILE).exists() {
             return Err(VectorError::NoCollection(name.to_owned()));
         }
-        let shard = EdgeShard::load(&dir, None)
-            .map_err(|e| anyhow!("loading collection {name}: {e}"))?;
+        let shard =
+            EdgeShard::load(&dir, None).map_err(|e| anyhow!("loading collection {name}: {e}"))?;
         let shard = Arc::new(shard);
         self.shards
             .lock()
@@ -111,7 +121,10 @@ fn spec_json(spec: &CollectionSpec) -> Value {
 fn create(dir: &Path, spec: &CollectionSpec) -> anyhow::Result<EdgeShard> {
     let mut cfg = EdgeConfigBuilder::new();
     if let Some(dim) = spec.dense_dim {
-        cfg = cfg.vector(DENSE, EdgeVectorParams::builder(dim, Distance::Cosine).build());
+        cfg = cfg.vector(
+            DENSE,
+            EdgeVectorParams::builder(dim, Distance::Cosine).build(),
+        );
     }
     if spec.sparse {
         cfg = cfg.sparse_vector(
@@ -336,25 +349,26 @@ impl VectorIndex for EdgeIndex {
                 } => {
                     let mut pd = PrefetchBuilder::new(candidates)
                         .query(nearest(DENSE, VectorInternal::from(dense)));
-                    let mut ps = PrefetchBuilder::new(candidates)
-                        .query(nearest(SPARSE, sparse(s)?.into()));
+                    let mut ps =
+                        PrefetchBuilder::new(candidates).query(nearest(SPARSE, sparse(s)?.into()));
                     if let Some(f) = &f {
                         pd = pd.filter(f.clone());
                         ps = ps.filter(f.clone());
                     }
-                    req = req
-                        .add_prefetch(pd.build())
-                        .add_prefetch(ps.build())
-                        .query(ScoringQuery::Fusion(Fusion::Rrf {
+                    req = req.add_prefetch(pd.build()).add_prefetch(ps.build()).query(
+                        ScoringQuery::Fusion(Fusion::Rrf {
                             k,
                             weights: weights.map(|w| w.iter().map(|x| OrderedFloat(*x)).collect()),
-                        }));
+                        }),
+                    );
                 }
             }
             if let Some(f) = f {
                 req = req.filter(f);
             }
-            let found = shard.query(req.build()).map_err(|e| anyhow!("query: {e}"))?;
+            let found = shard
+                .query(req.build())
+                .map_err(|e| anyhow!("query: {e}"))?;
             found
                 .into_iter()
                 .map(|p| {

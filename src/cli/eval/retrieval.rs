@@ -110,7 +110,11 @@ pub async fn run(
                 .iter()
                 .map(|g| doc_lang.get(g.as_str()).copied().unwrap_or("?"))
                 .collect();
-            let target = if langs.iter().all(|l| *l == langs[0]) { langs[0] } else { "mixed" };
+            let target = if langs.iter().all(|l| *l == langs[0]) {
+                langs[0]
+            } else {
+                "mixed"
+            };
             keys.push(format!("pair {qlang}->{target}"));
         }
         let rank = ranked
@@ -135,7 +139,11 @@ pub async fn run(
     out["build_seconds"] = json!(build_secs);
     out["latency_ms_p50"] = json!(crate::bench::quantile(&latencies, 0.5));
     out["latency_ms_p99"] = json!(crate::bench::quantile(&latencies, 0.99));
-    out["groups"] = groups.iter().map(|(k, t)| (k.clone(), t.json())).collect::<serde_json::Map<_, _>>().into();
+    out["groups"] = groups
+        .iter()
+        .map(|(k, t)| (k.clone(), t.json()))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
     out["misses@5"] = json!(misses);
     Ok(out)
 }
