@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::channels::dev_sink::DevSink;
 use crate::clv::{ClvOptions, Period};
-use crate::config::{Backend, Settings};
+use crate::config::{Backend, EmbedBackend, Settings};
 use crate::domain::{ChannelKind, Currency};
 use crate::http::auth::AuthConfig;
 use crate::http::{ApiConfig, AppState};
@@ -26,7 +26,7 @@ use crate::pipeline::handlers::{
 use crate::pipeline::ingest::{IngestLanes, Ingestor};
 use crate::pipeline::offers::{Catalogue, OfferPolicy};
 use crate::pipeline::parse::IngestPolicy;
-use crate::pipeline::ports::Store;
+use crate::pipeline::ports::{Embedder, Store};
 use crate::pipeline::queue::{Backoff, JobKind, NewJob};
 use crate::pipeline::value::ValueOptions;
 use crate::pipeline::worker::{Handlers, Worker, WorkerConfig};
@@ -105,6 +105,83 @@ pub fn catalogue(settings: &Settings) -> anyhow::Result<Catalogue> {
 }
 
 const EMPTY_CATALOGUE: &str = "offer = []\n[rules]\nmax_offers_per_reply = 0\nmax_priced_offers_per_reply = 0\nmin_days_between_priced_offers = 0\n";
+
+/// The configured embedder. Blocking when local: the first call per
+/// process checks and maps the model file (call from a blocking context or
+/// at startup).
+pub fn embedder(settings: &Settings) -> anyhow::Result<Arc<dyn Embedder>> {
+    let e = &settings.embed;
+    Ok(match e.backend {
+        EmbedBackend::Local => Arc::new(crate::embed::LocalE5::load(
+            &e.model_dir,
+            crate::embed::LocalOptions {
+                batch: e.batch,
+                query_cache: e.query_cache,
+            },
+        )?),
+        EmbedBackend::Openai => Arc::new(crate::embed::OpenAiEmbedder::new(
+            crate::embed::OpenAiOptions {
+                base_url: e.openai_base_url.clone(),
+                api_key: e.openai_api_key.expose().to_owned(),
+                model: e.openai_model.clone(),
+                dim: e.openai_dim,
+                query_prefix: e.openai_query_prefix.clone(),
+                passage_prefix: e.openai_passage_prefix.clone(),
+                batch: e.batch,
+            },
+        )?),
+    })
+}
+
+/// The knowledge base under `<data dir>/vector` with the configured
+/// embedder (loaded on the blocking pool).
+pub async fn knowledge_base(
+    settings: &Settings,
+    data_dir: &Path,
+) -> anyhow::Result<crate::knowledge::KnowledgeBase> {
+    let index = Arc::new(crate::vector::EdgeIndex::open(&data_dir.join("vector"))?);
+    let s = settings.clone();
+    let embedder = tokio::task::spawn_blocking(move || embedder(&s))
+        .await
+        .context("loading the embedder")??;
+    let k = &settings.kb;
+    Ok(
+        crate::knowledge::KnowledgeBase::new(index, Some(embedder), &k.collection).with_chunking(
+            crate::knowledge::ChunkParams {
+                target_tokens: k.target_tokens,
+                max_tokens: k.max_tokens,
+                overlap_tokens: k.overlap_tokens,
+            },
+        ),
+    )
+}
+
+/// Retrieval options from `[kb]`.
+pub fn search_options(settings: &Settings) -> crate::knowledge::retrieve::SearchOptions {
+    let k = &settings.kb;
+    crate::knowledge::retrieve::SearchOptions {
+        fusion: crate::knowledge::retrieve::Fusion::Rrf {
+            k: k.rrf_k,
+            dense_weight: k.dense_weight,
+        },
+        candidates: k.candidates,
+        min_dense: k.min_dense,
+        min_coverage: k.min_coverage,
+        ..Default::default()
+    }
+}
+
+/// The agent's grounder: the knowledge base in the data dir.
+pub async fn grounder(
+    settings: &Settings,
+    data_dir: &Path,
+) -> anyhow::Result<Arc<dyn crate::pipeline::grounding::Grounder>> {
+    Ok(Arc::new(crate::knowledge::KbGrounder {
+        kb: knowledge_base(settings, data_dir).await?,
+        options: search_options(settings),
+        passages: 3,
+    }))
+}
 
 /// The agent from settings and the available understanding parts.
 pub fn agent(settings: &Settings) -> anyhow::Result<Agent> {

@@ -57,6 +57,26 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub clv: ClvSettings,
     pub agent: AgentSettings,
+    pub embed: EmbedSettings,
+    pub kb: KbSettings,
+}
+
+/// The knowledge base and retrieval (`[kb]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KbSettings {
+    pub dir: PathBuf,
+    pub collection: String,
+    pub history_collection: String,
+    pub target_tokens: usize,
+    pub max_tokens: usize,
+    pub overlap_tokens: usize,
+    pub candidates: usize,
+    pub rrf_k: f32,
+    pub dense_weight: f32,
+    pub min_dense: f32,
+    pub min_coverage: f32,
+    pub history_k: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -71,6 +91,28 @@ pub struct AgentSettings {
     pub offer_budget_share: f64,
     pub offer_holdout_pct: u32,
     pub offer_experiment: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedBackend {
+    Local,
+    Openai,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedSettings {
+    pub backend: EmbedBackend,
+    pub model_dir: PathBuf,
+    pub batch: usize,
+    pub query_cache: usize,
+    pub openai_base_url: String,
+    pub openai_api_key: Secret,
+    pub openai_model: String,
+    pub openai_dim: usize,
+    pub openai_query_prefix: String,
+    pub openai_passage_prefix: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -265,6 +307,9 @@ impl Settings {
             return bad(
                 "agent.offer_holdout_pct must be 0..=100 and agent.offer_budget_share 0..=1".into(),
             );
+        }
+        if self.embed.batch == 0 || self.embed.openai_dim == 0 {
+            return bad("embed.batch and embed.openai_dim must be at least 1".into());
         }
         for t in &self.auth.api_tokens {
             if t.token.expose().len() < 16 {

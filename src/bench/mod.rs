@@ -2,7 +2,9 @@
 //! ran on. Never asserted on in tests.
 
 pub mod clv;
+pub mod embed;
 pub mod ingest;
+pub mod retrieval;
 
 /// Cores and CPU model, printed with every figure.
 pub fn machine() -> String {

@@ -57,6 +57,9 @@ pub enum Command {
     /// Evaluations on labelled corpora (figures as text or JSON).
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// The knowledge base: ingest a folder of markdown, search it.
+    #[command(subcommand)]
+    Kb(KbCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,6 +74,9 @@ pub enum AttackLlm {
 pub enum EvalCommand {
     /// Prompt-injection and abuse attempts: does any final draft comply?
     Attacks(EvalAttacksArgs),
+    /// Retrieval recall, MRR and answerability on a knowledge base and
+    /// questions with gold documents (a fresh index in a temp dir).
+    Retrieval(EvalRetrievalArgs),
 }
 
 #[derive(Debug, Args)]
@@ -271,6 +277,29 @@ pub enum BenchCommand {
     Ingest(BenchIngestArgs),
     /// Time the customer-value fits (CDNOW, simulated 100k and 1M customers).
     Clv(BenchClvArgs),
+    /// Hybrid query latency on a synthetic 100,000-chunk index, embedding
+    /// throughput, demo knowledge-base ingest time.
+    Retrieval(BenchRetrievalArgs),
+    /// Sentences per second of the local e5 embedder (one core, all cores).
+    Embed(BenchEmbedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchEmbedArgs {
+    /// Folder holding e5-small-q4.bin.
+    #[arg(long, default_value = "models/e5")]
+    pub model_dir: PathBuf,
+    /// JSON lines with a "text" field.
+    #[arg(long, default_value = "training/messages.jsonl")]
+    pub messages: PathBuf,
+    /// Texts to embed per measurement.
+    #[arg(long, default_value_t = 400)]
+    pub n: usize,
+    /// Texts per forward pass in the batched measurements.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -312,4 +341,76 @@ pub struct BenchIngestArgs {
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetrievalMode {
+    Bm25,
+    Dense,
+    Hybrid,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KbCommand {
+    /// Index a folder of markdown documents (only changed chunks are
+    /// embedded; chunks of deleted text are removed).
+    Ingest {
+        /// Folder of `*.md` files with front matter.
+        #[arg(default_value = "knowledge")]
+        dir: PathBuf,
+    },
+    /// Ranked chunks for a question.
+    Search(KbSearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KbSearchArgs {
+    pub query: String,
+    /// Only documents in this language (ru, en).
+    #[arg(long)]
+    pub lang: Option<String>,
+    #[arg(long, default_value_t = 5)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value = "hybrid")]
+    pub mode: RetrievalMode,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalRetrievalArgs {
+    /// Knowledge-base folder (markdown with front matter).
+    #[arg(long)]
+    pub kb: PathBuf,
+    /// JSON lines: {"id","lang","question","gold":[doc ids],"answer"}.
+    #[arg(long)]
+    pub questions: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value = "hybrid")]
+    pub mode: RetrievalMode,
+    /// Fusion for hybrid: weighted reciprocal rank or weighted scores.
+    #[arg(long, value_enum, default_value = "rrf")]
+    pub fusion: FusionArg,
+    /// Dense share of the fusion weight (default from [kb]).
+    #[arg(long)]
+    pub dense_weight: Option<f32>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FusionArg {
+    Rrf,
+    Scores,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRetrievalArgs {
+    /// Chunks in the synthetic index.
+    #[arg(long, default_value_t = 100_000)]
+    pub chunks: usize,
+    /// Queries timed.
+    #[arg(long, default_value_t = 500)]
+    pub queries: usize,
 }

@@ -3,8 +3,9 @@
 mod args;
 pub(crate) mod clv;
 mod economics;
-pub(crate) mod eval;
+pub mod eval;
 mod import;
+pub(crate) mod kb;
 
 use std::process::ExitCode;
 
@@ -98,8 +99,41 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Economics(a) => economics::run(&a, &settings, &cli.data_dir).await,
+        Command::Kb(cmd) => kb::run(cmd, &settings, &cli.data_dir).await,
+        Command::Eval(EvalCommand::Retrieval(a)) => {
+            let mut o = app::search_options(&settings);
+            o.mode = kb::mode(a.mode);
+            o.k = a.k;
+            let w = a.dense_weight.unwrap_or(settings.kb.dense_weight);
+            o.fusion = match a.fusion {
+                FusionArg::Rrf => crate::knowledge::retrieve::Fusion::Rrf {
+                    k: settings.kb.rrf_k,
+                    dense_weight: w,
+                },
+                FusionArg::Scores => crate::knowledge::retrieve::Fusion::Scores { dense_weight: w },
+            };
+            let embedder = match o.mode {
+                crate::knowledge::retrieve::Mode::Bm25 => None,
+                _ => Some(app::embedder(&settings)?),
+            };
+            let report = eval::retrieval::run(&a.kb, &a.questions, embedder, o).await?;
+            if a.json {
+                println!("{report}");
+            } else {
+                print!("{}", eval::retrieval::render(&report));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Retrieval(a)) => {
+            crate::bench::retrieval::run(&settings, &a).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Clv(a)) => {
             crate::bench::clv::run(&a)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Embed(a)) => {
+            crate::bench::embed::run(&a)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Ingest(a)) => {

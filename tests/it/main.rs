@@ -22,8 +22,10 @@ macro_rules! on_both {
 mod cli;
 mod clv;
 mod crash;
+mod embed;
 mod import;
 mod ingest;
+mod kb;
 mod outbox;
 mod queue;
 mod story;

@@ -3,7 +3,11 @@
 mod channel;
 mod embedder;
 mod store;
+mod vector_index;
 
 pub use channel::{Channel, ChannelError, Guarantee};
 pub use embedder::{EmbedRole, Embedder};
 pub use store::{Dispatch, DraftChange, MergeReport, Store, StoreError, StoreResult};
+pub use vector_index::{
+    CollectionSpec, Filter, Hit, Point, Query, SparseVec, VectorError, VectorIndex, VectorResult,
+};

@@ -1,0 +1,55 @@
+//! Compiles the vendored multilingual-e5 engine (native/e5, MIT) into the
+//! binary. No OpenMP: the engine runs single-threaded per call and Holdfast
+//! parallelises across calls itself (see src/embed/engine.rs).
+//!
+//! The AVX2 fast path is used when the target enables AVX2, or when building
+//! natively on a host that has AVX2+FMA+F16C (the usual `./run` case). Set
+//! HOLDFAST_E5_PORTABLE=1 to build the portable scalar path for other CPUs.
+
+fn main() {
+    println!("cargo:rerun-if-changed=native/e5/e5.c");
+    println!("cargo:rerun-if-changed=native/e5/e5.h");
+    println!("cargo:rerun-if-env-changed=HOLDFAST_E5_PORTABLE");
+
+    let mut build = cc::Build::new();
+    build
+        .file("native/e5/e5.c")
+        .include("native/e5")
+        .opt_level(3)
+        .flag_if_supported("-std=gnu11")
+        .warnings(false);
+    if use_avx2() {
+        build.flag("-mavx2").flag("-mfma").flag("-mf16c");
+    }
+    build.compile("e5");
+    println!("cargo:rustc-link-lib=m");
+}
+
+fn use_avx2() -> bool {
+    if std::env::var_os("HOLDFAST_E5_PORTABLE").is_some_and(|v| v == "1") {
+        return false;
+    }
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    if arch != "x86_64" {
+        return false;
+    }
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let enabled = |f: &str| features.split(',').any(|x| x == f);
+    if enabled("avx2") && enabled("fma") && enabled("f16c") {
+        return true;
+    }
+    let native = std::env::var("HOST").ok() == std::env::var("TARGET").ok();
+    native && host_has_avx2()
+}
+
+#[cfg(target_arch = "x86_64")]
+fn host_has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+        && std::arch::is_x86_feature_detected!("f16c")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn host_has_avx2() -> bool {
+    false
+}

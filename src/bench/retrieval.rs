@@ -1,0 +1,167 @@
+//! `holdfast bench retrieval`: hybrid query latency on a synthetic index
+//! (random unit dense vectors, Zipf-like BM25 terms), embedding throughput
+//! of the configured embedder on the demo knowledge base's chunks, and the
+//! demo knowledge base's full ingest time. Figures only; nothing asserted.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde_json::{Map, json};
+use uuid::Uuid;
+
+use crate::cli::BenchRetrievalArgs;
+use crate::config::Settings;
+use crate::knowledge::retrieve::{Fusion, fuse};
+use crate::knowledge::{KnowledgeBase, chunk, load_dir};
+use crate::pipeline::ports::{
+    CollectionSpec, EmbedRole, Filter, Point, Query, SparseVec, VectorIndex,
+};
+use crate::vector::EdgeIndex;
+
+const DIM: usize = 384;
+const VOCAB: u32 = 30_000;
+
+fn unit(rng: &mut StdRng) -> Vec<f32> {
+    let v: Vec<f32> = (0..DIM).map(|_| rng.random::<f32>() - 0.5).collect();
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+    v.into_iter().map(|x| x / n).collect()
+}
+
+fn terms(rng: &mut StdRng, n: usize) -> SparseVec {
+    let mut t: Vec<u32> = (0..n)
+        .map(|_| {
+            // Zipf-like: squaring a uniform draw favours small term ids.
+            let u: f64 = rng.random();
+            (u * u * f64::from(VOCAB)) as u32
+        })
+        .collect();
+    t.sort_unstable();
+    t.dedup();
+    let values = t.iter().map(|_| 1.0 + rng.random::<f32>()).collect();
+    SparseVec { indices: t, values }
+}
+
+pub async fn run(settings: &Settings, a: &BenchRetrievalArgs) -> anyhow::Result<()> {
+    println!("machine: {}", super::machine());
+    let tmp = std::env::temp_dir().join(format!("holdfast-bench-{}", Uuid::new_v4()));
+    let result = run_in(settings, a, &tmp).await;
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
+
+async fn run_in(
+    settings: &Settings,
+    a: &BenchRetrievalArgs,
+    tmp: &std::path::Path,
+) -> anyhow::Result<()> {
+    let index = EdgeIndex::open(tmp)?;
+    index
+        .ensure_collection(
+            "synthetic",
+            CollectionSpec {
+                dense_dim: Some(DIM),
+                dense_model: Some("random".into()),
+                sparse: true,
+                keyword_fields: vec![],
+            },
+        )
+        .await?;
+    let mut rng = StdRng::seed_from_u64(7);
+    let t = Instant::now();
+    for start in (0..a.chunks).step_by(2000) {
+        let points = (start..(start + 2000).min(a.chunks))
+            .map(|i| {
+                let mut payload = Map::new();
+                payload.insert("doc_id".into(), json!(format!("doc-{}", i / 10)));
+                Point {
+                    id: Uuid::from_u128(i as u128 + 1),
+                    dense: Some(unit(&mut rng)),
+                    sparse: Some(terms(&mut rng, 60)),
+                    payload,
+                }
+            })
+            .collect();
+        index.upsert("synthetic", points).await?;
+    }
+    let built = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    index.optimize("synthetic").await?;
+    println!(
+        "synthetic index: {} chunks ({DIM}-d dense + BM25) upserted in {built:.1}s, optimised (HNSW) in {:.1}s",
+        a.chunks,
+        t.elapsed().as_secs_f64()
+    );
+    let mut lat = Vec::with_capacity(a.queries);
+    for _ in 0..a.queries {
+        let (dq, sq) = (unit(&mut rng), terms(&mut rng, 6));
+        let t = Instant::now();
+        let d = index
+            .query("synthetic", Query::Dense(dq), Filter::all(), 50)
+            .await?;
+        let s = index
+            .query("synthetic", Query::Sparse(sq), Filter::all(), 50)
+            .await?;
+        let fused = fuse(
+            &d,
+            &s,
+            Fusion::Rrf {
+                k: 60.0,
+                dense_weight: 0.5,
+            },
+        );
+        std::hint::black_box(fused);
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    lat.sort_by(f64::total_cmp);
+    println!(
+        "hybrid query (dense 50 + BM25 50 + RRF, embedding excluded), {} queries: p50 {:.2} ms, p99 {:.2} ms",
+        a.queries,
+        super::quantile(&lat, 0.5),
+        super::quantile(&lat, 0.99)
+    );
+
+    // Embedding throughput and ingest of the demo knowledge base.
+    let docs = load_dir(&settings.kb.dir)
+        .with_context(|| format!("reading {}", settings.kb.dir.display()))?;
+    let texts: Vec<String> = docs
+        .iter()
+        .flat_map(|d| {
+            chunk::chunk(d, Default::default())
+                .into_iter()
+                .map(|c| c.indexed_text(d))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let s = settings.clone();
+    let embedder = tokio::task::spawn_blocking(move || crate::app::embedder(&s)).await??;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let t = Instant::now();
+    embedder.embed(EmbedRole::Passage, texts.clone()).await?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "embedding ({}): {} demo chunks in {secs:.2}s = {:.1} chunks/s on {cores} cores, {:.1} chunks/s per core",
+        embedder.describe(),
+        texts.len(),
+        texts.len() as f64 / secs,
+        texts.len() as f64 / secs / cores as f64
+    );
+    let kb = KnowledgeBase::new(
+        Arc::new(EdgeIndex::open(&tmp.join("demo"))?),
+        Some(embedder),
+        "kb",
+    );
+    let t = Instant::now();
+    let r = kb.ingest(&docs, &|_, _| {}).await?;
+    println!(
+        "demo knowledge base ingest ({} documents, {} chunks, embedding included): {:.2}s",
+        r.documents,
+        r.chunks,
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! The knowledge base end to end: incremental ingest with a deterministic
+//! embedder, filters, answerability, and the retrieval floors on the shared
+//! evaluation corpus with the real e5 model (its index is built once).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use holdfast::cli::eval::retrieval;
+use holdfast::knowledge::retrieve::{Mode, SearchOptions};
+use holdfast::knowledge::{KnowledgeBase, load_dir};
+use holdfast::pipeline::ports::{EmbedRole, Embedder};
+use holdfast::vector::EdgeIndex;
+
+/// Bag-of-letters vectors: deterministic, and texts sharing words are close.
+struct LetterEmbedder;
+
+#[async_trait]
+impl Embedder for LetterEmbedder {
+    fn describe(&self) -> String {
+        "letters-v1".into()
+    }
+    fn dim(&self) -> usize {
+        64
+    }
+    async fn embed(&self, _role: EmbedRole, texts: Vec<String>) -> anyhow::Result<Vec<Vec<f32>>> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v = vec![0f32; 64];
+                for c in t.to_lowercase().chars().filter(|c| c.is_alphanumeric()) {
+                    v[(c as usize) % 64] += 1.0;
+                }
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+                v.iter().map(|x| x / n).collect()
+            })
+            .collect())
+    }
+}
+
+fn write(dir: &Path, id: &str, lang: &str, body: &str) {
+    let text = format!("---\nid: {id}\ntitle: {id} title\nlang: {lang}\ntags: [t]\n---\n{body}\n");
+    std::fs::write(dir.join(format!("{id}.md")), text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reingest_embeds_only_changes_and_removes_deleted_documents() {
+    let docs_dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    write(
+        docs_dir.path(),
+        "delivery",
+        "en",
+        "# Delivery\n\nCourier delivery costs 350 roubles in Moscow.\n\n## Pickup\n\nPickup points are free.",
+    );
+    write(
+        docs_dir.path(),
+        "refunds",
+        "ru",
+        "# Возвраты\n\nВозврат денег в течение 14 дней после получения.",
+    );
+    let kb = KnowledgeBase::new(
+        Arc::new(EdgeIndex::open(data.path()).unwrap()),
+        Some(Arc::new(LetterEmbedder)),
+        "kb",
+    );
+    let first = kb
+        .ingest(&load_dir(docs_dir.path()).unwrap(), &|_, _| {})
+        .await
+        .unwrap();
+    assert!(
+        first.added >= 2 && first.kept == 0 && first.removed == 0,
+        "{first:?}"
+    );
+
+    let again = kb
+        .ingest(&load_dir(docs_dir.path()).unwrap(), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.added, again.kept, again.removed),
+        (0, first.chunks, 0)
+    );
+
+    std::fs::remove_file(docs_dir.path().join("refunds.md")).unwrap();
+    write(
+        docs_dir.path(),
+        "delivery",
+        "en",
+        "# Delivery\n\nCourier delivery costs 400 roubles in Moscow.\n\n## Pickup\n\nPickup points are free.",
+    );
+    let third = kb
+        .ingest(&load_dir(docs_dir.path()).unwrap(), &|_, _| {})
+        .await
+        .unwrap();
+    assert!(third.added >= 1 && third.removed >= 2, "{third:?}");
+
+    let o = SearchOptions {
+        k: 5,
+        ..Default::default()
+    };
+    let r = kb.search("how much is courier delivery", &o).await.unwrap();
+    assert_eq!(r.hits[0].doc_id, "delivery");
+    assert!(r.hits[0].text.contains("400"));
+    assert!(
+        r.hits.iter().all(|h| h.doc_id != "refunds"),
+        "deleted document still found"
+    );
+
+    let ru_only = SearchOptions {
+        lang: Some(holdfast::domain::Lang::Ru),
+        ..o.clone()
+    };
+    assert!(
+        kb.search("courier delivery", &ru_only)
+            .await
+            .unwrap()
+            .hits
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bm25_only_search_finds_russian_inflections_and_declines_unrelated_questions() {
+    let data = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::new(Arc::new(EdgeIndex::open(data.path()).unwrap()), None, "kb");
+    let docs = load_dir(Path::new("knowledge")).unwrap();
+    kb.ingest(&docs, &|_, _| {}).await.unwrap();
+    let o = SearchOptions {
+        mode: Mode::Bm25,
+        ..Default::default()
+    };
+    let r = kb.search("как приостановить подписку", &o).await.unwrap();
+    assert!(r.answerable);
+    assert!(
+        r.hits
+            .iter()
+            .take(3)
+            .any(|h| h.doc_id == "subscription-pause"),
+        "{:?}",
+        r.hits.iter().map(|h| &h.doc_id).collect::<Vec<_>>()
+    );
+    let r = kb
+        .search("квантовая хромодинамика глюонов", &o)
+        .await
+        .unwrap();
+    assert!(!r.answerable, "{r:?}");
+}
+
+/// The floors of issue 4 on ../shared/eval with the installed e5 model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hybrid_retrieval_meets_the_floors_on_the_shared_eval_corpus() {
+    let settings = holdfast::config::Settings::load(None, None).unwrap();
+    let embedder =
+        holdfast::app::embedder(&settings).expect("models/e5 is installed by ./run test");
+    let r = retrieval::run(
+        Path::new("../shared/eval/kb"),
+        Path::new("../shared/eval/questions.jsonl"),
+        Some(embedder),
+        holdfast::app::search_options(&settings),
+    )
+    .await
+    .unwrap();
+    let f = |k: &str| r[k].as_f64().unwrap();
+    assert!(f("recall@5") >= 0.85, "{}", retrieval::render(&r));
+    assert!(f("mrr@10") >= 0.70, "{}", retrieval::render(&r));
+    assert!(
+        r["unanswerable_declined"].as_u64().unwrap() >= 6,
+        "{}",
+        retrieval::render(&r)
+    );
+}
