@@ -2,3 +2,4 @@
 //! corpus in the formats of the evaluation README.
 
 pub mod attacks;
+pub mod classify;
