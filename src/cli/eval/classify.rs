@@ -294,7 +294,7 @@ pub fn render(r: &Value) -> String {
         {
             out += &format!("  {l:>16}");
             for c in row.as_array().into_iter().flatten() {
-                out += &format!(" {:>6}", c);
+                out += &format!(" {:>6}", c.as_u64().unwrap_or(0));
             }
             out += "\n";
         }
