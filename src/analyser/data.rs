@@ -83,7 +83,7 @@ mod tests {
         let body = "{\"id\":\"a\",\"lang\":\"ru\",\"text\":\"x\",\"sentiment\":\"neutral\",\"intent\":\"other\"}\n\n{\"id\":\"b\",\"lang\":\"de\",\"text\":\"x\",\"sentiment\":\"neutral\",\"intent\":\"other\"}\n";
         let e = parse_messages(body, "f.jsonl").unwrap_err().to_string();
         assert!(e.contains("f.jsonl:3") && e.contains("de"), "{e}");
-        let ok = parse_messages(&body.lines().next().unwrap().to_owned(), "f").unwrap();
+        let ok = parse_messages(body.lines().next().unwrap(), "f").unwrap();
         assert_eq!(ok[0].intent, Intent::Other);
     }
 }

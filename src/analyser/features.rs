@@ -162,6 +162,9 @@ fn block(counts: &HashMap<u32, f32>, idf: &[f32], weight: f32, out: &mut Row) {
         .iter()
         .map(|(&b, &c)| (b, (1.0 + c.ln()) * idf[b as usize]))
         .collect();
+    // Hash-map order varies between runs; sum in index order so the norm,
+    // and so the model, is the same bit for bit every time.
+    part.sort_unstable_by_key(|(b, _)| *b);
     let norm = part.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
     if norm > 0.0 {
         part.iter_mut().for_each(|(_, v)| *v *= weight / norm);

@@ -93,6 +93,13 @@ impl LocalAnalyser {
         if let Some(m) = loaded().lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(m);
         }
+        // One load-or-train at a time per process: many agents starting at
+        // once (tests, several workers) must not all train the same model.
+        static TRAINING: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
+        let _one = TRAINING.get_or_init(Default::default).lock().await;
+        if let Some(m) = loaded().lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(m);
+        }
         let path = self.cache_dir.join(format!("{MODEL_VERSION}-{key}.bin"));
         let cached = {
             let path = path.clone();
@@ -134,17 +141,17 @@ impl LocalAnalyser {
             hex::encode(&h.finalize()[..12])
         ));
         let dim = embedder.dim();
-        if let Ok(bytes) = tokio::fs::read(&path).await {
-            if bytes.len() == messages.len() * dim * 4 {
-                return Ok(bytes
-                    .chunks_exact(dim * 4)
-                    .map(|v| {
-                        v.chunks_exact(4)
-                            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                            .collect()
-                    })
-                    .collect());
-            }
+        if let Ok(bytes) = tokio::fs::read(&path).await
+            && bytes.len() == messages.len() * dim * 4
+        {
+            return Ok(bytes
+                .chunks_exact(dim * 4)
+                .map(|v| {
+                    v.chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect()
+                })
+                .collect());
         }
         let texts = messages.iter().map(|m| m.text.clone()).collect();
         let embeddings = embedder

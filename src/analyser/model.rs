@@ -14,7 +14,7 @@ use crate::domain::{Intent, Sentiment};
 
 /// Changes whenever features, training or the file format change, so a
 /// cached model from another version is never used.
-pub const MODEL_VERSION: &str = "local-analyser-4";
+pub const MODEL_VERSION: &str = "local-analyser-5";
 
 /// Hyperparameters, chosen by cross-validation on the training set
 /// (`holdfast eval classify --messages training/messages.jsonl --cv 5`).
