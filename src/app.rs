@@ -183,11 +183,28 @@ pub async fn grounder(
     }))
 }
 
+/// The local analyser from settings (it loads the embedder and trains or
+/// loads its model on first use), or none when disabled.
+pub fn local_analyser(settings: &Settings) -> Option<Arc<crate::analyser::LocalAnalyser>> {
+    let a = &settings.analyser;
+    if !a.enabled {
+        return None;
+    }
+    let s = settings.clone();
+    let factory: crate::analyser::EmbedderFactory = Arc::new(move || embedder(&s));
+    Some(Arc::new(crate::analyser::LocalAnalyser::new(
+        factory,
+        &a.training,
+        &a.cache_dir,
+    )))
+}
+
 /// The agent from settings and the available understanding parts.
 pub fn agent(settings: &Settings) -> anyhow::Result<Agent> {
     let a = &settings.agent;
     Ok(Agent {
-        classifier: None,
+        classifier: local_analyser(settings)
+            .map(|a| a as Arc<dyn crate::pipeline::analysis::MessageClassifier>),
         grounder: None,
         config: AgentConfig {
             shop_name: a.shop_name.clone(),

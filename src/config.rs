@@ -58,6 +58,7 @@ pub struct Settings {
     pub clv: ClvSettings,
     pub agent: AgentSettings,
     pub embed: EmbedSettings,
+    pub analyser: AnalyserSettings,
     pub kb: KbSettings,
 }
 
@@ -113,6 +114,14 @@ pub struct EmbedSettings {
     pub openai_dim: usize,
     pub openai_query_prefix: String,
     pub openai_passage_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyserSettings {
+    pub enabled: bool,
+    pub training: PathBuf,
+    pub cache_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -3,6 +3,7 @@
 //! Dependencies point one way: `domain` ← `pipeline` ← adapters (`store`,
 //! `http`, `channels`) ← `app`. See ARCHITECTURE.md.
 
+pub mod analyser;
 pub mod app;
 pub mod bench;
 pub mod channels;

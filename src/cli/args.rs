@@ -77,6 +77,37 @@ pub enum EvalCommand {
     /// Retrieval recall, MRR and answerability on a knowledge base and
     /// questions with gold documents (a fresh index in a temp dir).
     Retrieval(EvalRetrievalArgs),
+    /// Sentiment and intent: accuracy, macro-F1, confusion matrices,
+    /// overall and per language, on labelled messages.
+    Classify(EvalClassifyArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnalyserKind {
+    /// The local analyser (e5 embedding + text features, logistic regression).
+    Local,
+    /// The configured LLM.
+    Llm,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalClassifyArgs {
+    /// JSON lines: {"id","lang","text","sentiment","intent"}.
+    #[arg(long)]
+    pub messages: PathBuf,
+    #[arg(long, value_enum, default_value = "local")]
+    pub analyser: AnalyserKind,
+    /// Train the local analyser on this file instead of [analyser] training.
+    #[arg(long)]
+    pub training: Option<PathBuf>,
+    /// Cross-validate the local analyser on --messages itself with K folds.
+    #[arg(long)]
+    pub cv: Option<usize>,
+    /// Local analyser hyperparameters, e.g. "emb=1.5,words=1,chars=1,cues=0.5,l2s=0.001,l2i=0.001".
+    #[arg(long, hide = true)]
+    pub hyper: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 pub use args::*;
+pub use eval::classify::run as eval_classify;
 
 use crate::app::{self, Application};
 use crate::config::Settings;
@@ -69,6 +70,15 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Clv(cmd) => clv::run(cmd),
+        Command::Eval(EvalCommand::Classify(a)) => {
+            let report = eval::classify::run(&a, &settings).await?;
+            if a.json {
+                println!("{report}");
+            } else {
+                print!("{}", eval::classify::render(&report));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Eval(EvalCommand::Attacks(a)) => {
             let agent = app::agent(&settings)?;
             let label = match a.llm {

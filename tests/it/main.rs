@@ -19,6 +19,7 @@ macro_rules! on_both {
     };
 }
 
+mod classify;
 mod cli;
 mod clv;
 mod crash;

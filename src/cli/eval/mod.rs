@@ -3,3 +3,4 @@
 
 pub mod attacks;
 pub mod retrieval;
+pub mod classify;
