@@ -16,16 +16,19 @@ use super::{bulk, identity, records};
 /// Attempts per request before a lost race is reported as an error.
 const ATTEMPTS: usize = 5;
 
-/// Ingest batches (and profile imports) on one database take turns, as
+/// Row-by-row batches (and profile imports) on one database take turns, as
 /// SQLite's single writer makes them: batches that create and bump the
 /// same customers in different orders would otherwise deadlock, and each
-/// deadlock costs a second of `deadlock_timeout`. Group commit keeps the
-/// throughput: while one batch commits, the next one grows. The lock is
-/// taken in the round trip that begins the transaction.
-const BEGIN_AND_TAKE_TURN: &str = "BEGIN; SELECT pg_advisory_xact_lock(7525352679111917569)";
+/// deadlock costs a second of `deadlock_timeout`. Bulk batches share the
+/// lock instead: they lock rows table by table in key order, so they
+/// cannot deadlock with each other, and one runs while another waits for
+/// its commit to reach the disk (a lost unique-key race reruns the batch).
+/// The lock is taken in the round trip that begins the transaction.
+const BEGIN_ALONE: &str = "BEGIN; SELECT pg_advisory_xact_lock(7525352679111917569)";
+const BEGIN_SHARED: &str = "BEGIN; SELECT pg_advisory_xact_lock_shared(7525352679111917569)";
 
 async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    pool.begin_with(BEGIN_AND_TAKE_TURN).await
+    pool.begin_with(BEGIN_ALONE).await
 }
 
 /// Runs `requests` in one transaction (group commit). Results are in
@@ -37,7 +40,10 @@ pub async fn batch(
 ) -> anyhow::Result<Vec<anyhow::Result<IngestResult>>> {
     if bulk::eligible(&requests) {
         for attempt in 1..=ATTEMPTS {
-            let mut tx = begin(pool).await.context("beginning an ingest batch")?;
+            let mut tx = pool
+                .begin_with(BEGIN_SHARED)
+                .await
+                .context("beginning an ingest batch")?;
             let now = Timestamp::now().unix_micros();
             let outcome = match bulk::run(&mut tx, &requests, now).await {
                 Ok(results) => tx
