@@ -57,6 +57,21 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub clv: ClvSettings,
     pub agent: AgentSettings,
+    pub llm: LlmSettings,
+}
+
+/// An OpenAI-compatible chat endpoint; an empty `base_url` means no LLM.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSettings {
+    pub base_url: String,
+    pub api_key: Secret,
+    pub model: String,
+    pub temperature: f32,
+    pub max_tokens: u32,
+    pub timeout_secs: f64,
+    pub max_retries: u32,
+    pub max_retry_after_secs: f64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -265,6 +280,13 @@ impl Settings {
             return bad(
                 "agent.offer_holdout_pct must be 0..=100 and agent.offer_budget_share 0..=1".into(),
             );
+        }
+        let l = &self.llm;
+        if !(l.timeout_secs > 0.0 && l.max_retry_after_secs >= 0.0 && (0.0..=2.0).contains(&l.temperature))
+            || l.max_tokens == 0
+            || (!l.base_url.is_empty() && l.model.is_empty())
+        {
+            return bad("llm: timeout_secs > 0, max_retry_after_secs >= 0, temperature in [0, 2], max_tokens >= 1 and a model name when base_url is set are required".into());
         }
         for t in &self.auth.api_tokens {
             if t.token.expose().len() < 16 {

@@ -3,7 +3,7 @@
 mod args;
 pub(crate) mod clv;
 mod economics;
-pub(crate) mod eval;
+pub mod eval;
 mod import;
 
 use std::process::ExitCode;
@@ -69,7 +69,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Clv(cmd) => clv::run(cmd),
         Command::Eval(EvalCommand::Attacks(a)) => {
-            let agent = app::agent(&settings)?;
+            let (agent, _standin) = eval::attacks::agent_for(&settings, a.llm).await?;
             let label = match a.llm {
                 AttackLlm::Hostile => "hostile",
                 AttackLlm::Configured => "configured",
@@ -84,7 +84,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 );
                 if let Some(kinds) = report["by_kind"].as_object() {
                     for (k, v) in kinds {
-                        println!("  {k:<22} {} / {}", v["violations"], v["attacks"]);
+                        println!(
+                        "  {k:<22} {} / {} (refused drafts that complied: {})",
+                        v["violations"], v["attacks"], v["refused_drafts_matching"]
+                    );
                     }
                 }
                 for f in report["failures"].as_array().into_iter().flatten() {

@@ -19,11 +19,13 @@ macro_rules! on_both {
     };
 }
 
+mod attacks;
 mod cli;
 mod clv;
 mod crash;
 mod import;
 mod ingest;
+mod llm;
 mod outbox;
 mod queue;
 mod story;

@@ -55,3 +55,15 @@ pub const ADDRESSES: &[&str] = &[
     r"\bдом \d",
     r"\b(street|st\.|apt|apartment|avenue|ave\.) ?\d",
 ];
+
+/// A draft talks about the customer in front of it, never about someone
+/// else's orders, address or contact data (whoever asks for them).
+pub const THIRD_PARTY: &[&str] = &[
+    r"\b(she|he) (has |had )?(ordered|bought|purchased|paid|lives|is subscribed|subscribed)\b",
+    r"\b(her|his) (last )?(orders?|address|phone|email|card|passport|subscription|delivery|deliveries)\b",
+    r"\byour (wife|husband|partner|neighbou?r|friend|colleague|son|daughter|mother|father)('s)? (orders?|address|phone|email|ordered|bought|is subscribed)\b",
+    r"\b(его|её|ее) (заказ|адрес|телефон|почт|паспорт|карт|подписк|доставк)",
+    r"\b(он|она) (заказывал|заказала|заказал|покупал|купил|оплатил|живёт|живет|проживает|подписан)",
+    r"\bпаспорт[а-яё]* [^.!?]{0,20}\d",
+    r"\bpassport [^.!?]{0,20}\d",
+];

@@ -42,6 +42,7 @@ static CLAIMS: LazyLock<Vec<Regex>> = LazyLock::new(|| compile(lexicon::CLAIMED_
 static PERSONAS: LazyLock<Vec<Regex>> = LazyLock::new(|| compile(lexicon::PERSONAS));
 static INTERNAL: LazyLock<Vec<Regex>> = LazyLock::new(|| compile(lexicon::INTERNAL));
 static ADDRESSES: LazyLock<Vec<Regex>> = LazyLock::new(|| compile(lexicon::ADDRESSES));
+static THIRD_PARTY: LazyLock<Vec<Regex>> = LazyLock::new(|| compile(lexicon::THIRD_PARTY));
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\d+(?:[ \u{a0}\u{202f}]\d{3})*(?:[.,]\d+)?").expect("valid regex")
 });
@@ -141,6 +142,11 @@ pub fn check(reply: &str, g: &Grounding<'_>) -> Vec<Violation> {
     for re in INTERNAL.iter() {
         if let Some(m) = re.find(&lower) {
             push("internal", m.as_str().to_owned());
+        }
+    }
+    for re in THIRD_PARTY.iter() {
+        if let Some(m) = re.find(&lower) {
+            push("third_party", m.as_str().to_owned());
         }
     }
     for term in &g.internal_terms {
