@@ -285,3 +285,40 @@ async fn hostile_drafts_are_rewritten_once_then_replaced_and_routed_to_a_manager
     // One analysis call and two draft calls.
     assert_eq!(s.requests(), 3);
 }
+
+/// The whole way: a message through the API, the queue, the agent with the
+/// LLM, the stored draft with its provenance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_messages_are_drafted_by_the_llm_with_provenance() {
+    use std::sync::Arc;
+
+    let standin = StandIn::start(Mode::Good).await.unwrap();
+    let s = settings_with(&standin);
+    let app = crate::helpers::spawn_app_with(crate::helpers::Db::Sqlite, s.clone(), None).await;
+    let m = serde_json::json!({"channel":"telegram","external_id":"31:1","thread":"31",
+        "customer":{"telegram_id":31},"text":"Can I pause my subscription?"});
+    assert!(app.post("/api/v1/messages", &m).await.status().is_success());
+    let agent = Arc::new(holdfast::app::agent(&s).unwrap());
+    let metrics = Arc::new(holdfast::metrics::Metrics::new());
+    let handlers =
+        holdfast::app::handlers(&s, &app.store, Default::default(), agent, metrics.clone());
+    let w = holdfast::pipeline::worker::Worker::new(
+        "llm-w".into(),
+        app.store.clone(),
+        Arc::new(handlers),
+        holdfast::app::worker_config(&s),
+        metrics,
+    );
+    app.drain(&w).await;
+    let list = app.get_json("/api/v1/drafts").await;
+    let meta = &list["drafts"][0]["meta"];
+    assert_eq!(meta["producer"], "llm", "{list:#}");
+    assert!(meta["llm"]["model"].as_str().unwrap().contains("stand-in"));
+    assert!(
+        meta["llm"]["draft_prompt"]
+            .as_str()
+            .unwrap()
+            .starts_with("draft-1@")
+    );
+    assert!(standin.requests() >= 2);
+}

@@ -72,8 +72,14 @@ pub async fn analyse(
         .await?;
     // The adapter validated the schema; this cannot fail on a valid value,
     // but a mismatch is still an invalid answer, never a panic.
-    let labels: LlmLabels = serde_json::from_value(v)
+    let mut labels: LlmLabels = serde_json::from_value(v)
         .map_err(|e| LlmError::InvalidResponse(format!("analysis labels: {e}")))?;
+    // Reasons are for a manager's eye: short ones only.
+    for r in &mut labels.reasons {
+        if r.chars().count() > 200 {
+            *r = r.chars().take(200).collect();
+        }
+    }
     Ok((labels, p.version))
 }
 
@@ -119,6 +125,7 @@ pub fn feedback(violations: &[Violation]) -> String {
                 "ungrounded_number" => "states numbers not found in the passages",
                 "discount_cap" => "offers a discount above the allowed maximum",
                 "third_party" => "talks about another person's data",
+                "unchosen_offer" => "proposes an offer that was not allowed",
                 _ => "breaks the policy",
             };
             format!("{r} ({why})")
@@ -159,6 +166,10 @@ pub async fn draft(llm: &dyn Llm, a: &DraftAsk<'_>, t: LlmTuning) -> Result<LlmD
         .await?;
     let answer: DraftAnswer = serde_json::from_value(v)
         .map_err(|e| LlmError::InvalidResponse(format!("draft: {e}")))?;
+    let text = answer.reply.trim();
+    if text.is_empty() || text.chars().count() > 4000 {
+        return Err(LlmError::InvalidResponse("the reply is empty or too long".into()).into());
+    }
     // Only passages that were retrieved can be cited.
     let mut citations: Vec<String> = answer
         .citations
@@ -168,7 +179,7 @@ pub async fn draft(llm: &dyn Llm, a: &DraftAsk<'_>, t: LlmTuning) -> Result<LlmD
         .collect();
     citations.dedup();
     Ok(LlmDraft {
-        text: answer.reply.trim().to_owned(),
+        text: text.to_owned(),
         citations,
         system_prompt: p.system,
         version: p.version,

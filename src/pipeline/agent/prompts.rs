@@ -163,8 +163,9 @@ pub fn draft(d: &DraftPrompt<'_>) -> anyhow::Result<Prompt> {
     })
 }
 
-/// The analysis answer: every field required, nothing else allowed
-/// (the subset OpenAI's strict structured outputs accept).
+/// The analysis answer: every field required, nothing else allowed, and
+/// only keywords OpenAI's strict structured outputs accept (no string
+/// lengths: those are checked after parsing).
 pub fn analysis_schema() -> Value {
     json!({
         "type": "object",
@@ -175,7 +176,7 @@ pub fn analysis_schema() -> Value {
             "intent": { "type": "string", "enum": ["question", "buying_signal", "complaint", "price_objection", "cancel_intent", "praise", "other"] },
             "phase": { "type": "string", "enum": ["new", "active", "hot", "at_risk", "churning", "resisting"] },
             "confidence": { "type": "number", "minimum": 0, "maximum": 1 },
-            "reasons": { "type": "array", "items": { "type": "string", "maxLength": 200 }, "maxItems": 4 },
+            "reasons": { "type": "array", "items": { "type": "string" }, "maxItems": 4 },
             "anger": { "type": "boolean" },
             "legal_threat": { "type": "boolean" }
         }
@@ -189,7 +190,7 @@ pub fn draft_schema() -> Value {
         "additionalProperties": false,
         "required": ["reply", "citations"],
         "properties": {
-            "reply": { "type": "string", "minLength": 1, "maxLength": 4000 },
+            "reply": { "type": "string" },
             "citations": {
                 "type": "array",
                 "maxItems": 5,

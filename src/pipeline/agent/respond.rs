@@ -223,7 +223,13 @@ impl Agent {
                 facts.push(signature.clone());
                 let found = guardrails::check(
                     &d.text,
-                    &self.grounding(s, lang, facts, Some(&d.system_prompt)),
+                    &self.grounding(
+                        s,
+                        lang,
+                        facts,
+                        Some(&d.system_prompt),
+                        offer.offer.as_ref().map(|o| o.id.as_str()),
+                    ),
                 );
                 if found.is_empty() {
                     chosen = Some((d.text, d.citations));
@@ -247,7 +253,10 @@ impl Agent {
                     shop_name: &self.config.shop_name,
                 });
                 let facts = self.facts(&evidence, &offer, lang, &draft.phrases);
-                let found = guardrails::check(&draft.text, &self.grounding(s, lang, facts, None));
+                let found = guardrails::check(
+                    &draft.text,
+                    &self.grounding(s, lang, facts, None, offer.offer.as_ref().map(|o| o.id.as_str())),
+                );
                 if found.is_empty() {
                     (draft.text, draft.citations, "template".to_owned())
                 } else {
@@ -324,9 +333,18 @@ impl Agent {
         lang: Lang,
         facts: Vec<String>,
         system_prompt: Option<&'a str>,
+        chosen_offer: Option<&str>,
     ) -> Grounding<'a> {
         let mut internal = self.config.internal_terms.clone();
         internal.extend(self.config.catalogue.offers.iter().map(|o| o.id.clone()));
+        let other_offers = self
+            .config
+            .catalogue
+            .offers
+            .iter()
+            .filter(|o| Some(o.id.as_str()) != chosen_offer)
+            .flat_map(|o| [o.title_ru.clone(), o.title_en.clone()])
+            .collect();
         Grounding {
             lang,
             facts,
@@ -336,6 +354,7 @@ impl Agent {
             allowed_domains: &self.config.allowed_domains,
             internal_terms: internal,
             system_prompt,
+            other_offers,
             max_discount_pct: self.config.catalogue.max_discount_pct(),
         }
     }
