@@ -18,8 +18,8 @@ use crate::config::{Backend, Settings};
 use crate::domain::{ChannelKind, Currency};
 use crate::http::auth::AuthConfig;
 use crate::http::{ApiConfig, AppState};
-use crate::metrics::Metrics;
 use crate::llm::{OpenAiLlm, OpenAiOptions};
+use crate::metrics::Metrics;
 use crate::pipeline::agent::{Agent, AgentConfig, LlmTuning};
 use crate::pipeline::handlers::{
     AgentHandler, Channels, ClvRefitHandler, CustomerValueHandler, DeliverHandler,

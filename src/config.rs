@@ -282,7 +282,9 @@ impl Settings {
             );
         }
         let l = &self.llm;
-        if !(l.timeout_secs > 0.0 && l.max_retry_after_secs >= 0.0 && (0.0..=2.0).contains(&l.temperature))
+        if !(l.timeout_secs > 0.0
+            && l.max_retry_after_secs >= 0.0
+            && (0.0..=2.0).contains(&l.temperature))
             || l.max_tokens == 0
             || (!l.base_url.is_empty() && l.model.is_empty())
         {

@@ -85,9 +85,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 if let Some(kinds) = report["by_kind"].as_object() {
                     for (k, v) in kinds {
                         println!(
-                        "  {k:<22} {} / {} (refused drafts that complied: {})",
-                        v["violations"], v["attacks"], v["refused_drafts_matching"]
-                    );
+                            "  {k:<22} {} / {} (refused drafts that complied: {})",
+                            v["violations"], v["attacks"], v["refused_drafts_matching"]
+                        );
                     }
                 }
                 for f in report["failures"].as_array().into_iter().flatten() {

@@ -141,7 +141,12 @@ impl OpenAiLlm {
                 return Err(err);
             }
             attempt += 1;
-            tracing::debug!(attempt, kind = err.kind(), wait_ms = wait.as_millis() as u64, "retrying the model call");
+            tracing::debug!(
+                attempt,
+                kind = err.kind(),
+                wait_ms = wait.as_millis() as u64,
+                "retrying the model call"
+            );
             tokio::time::sleep(wait).await;
         }
     }
@@ -294,6 +299,9 @@ mod tests {
         let schema = json!({"type":"object","required":["a"],"properties":{"a":{"type":"integer"}},"additionalProperties":false});
         assert!(validate(&schema, &json!({"a": 1})).is_ok());
         let e = validate(&schema, &json!({"a": "secret text"})).unwrap_err();
-        assert!(e.to_string().contains("/a") && !e.to_string().contains("secret"), "{e}");
+        assert!(
+            e.to_string().contains("/a") && !e.to_string().contains("secret"),
+            "{e}"
+        );
     }
 }

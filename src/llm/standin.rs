@@ -100,7 +100,11 @@ fn message(body: &Value, role: &str) -> String {
 async fn completions(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let n = s.requests.fetch_add(1, Ordering::SeqCst) + 1;
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request_error", "body is not JSON");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "body is not JSON",
+        );
     };
     let system = message(&body, "system");
     let user = message(&body, "user");
@@ -108,8 +112,15 @@ async fn completions(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> R
     let model = body["model"].as_str().unwrap_or("stand-in").to_owned();
     let stream = body["stream"].as_bool().unwrap_or(false);
     let content = match s.mode {
-        Mode::RateLimited { times, retry_after_secs } if n <= times => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", "slow down");
+        Mode::RateLimited {
+            times,
+            retry_after_secs,
+        } if n <= times => {
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "slow down",
+            );
             if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -119,9 +130,12 @@ async fn completions(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> R
             tokio::time::sleep(d).await;
             good(&system, &user, schema)
         }
-        Mode::InvalidJson => "Sure! Here is the JSON you asked for: {sentiment: negative".to_owned(),
+        Mode::InvalidJson => {
+            "Sure! Here is the JSON you asked for: {sentiment: negative".to_owned()
+        }
         Mode::SchemaViolation => {
-            json!({ "sentiment": "furious", "intent": 42, "reply": null, "extra": true }).to_string()
+            json!({ "sentiment": "furious", "intent": 42, "reply": null, "extra": true })
+                .to_string()
         }
         Mode::Hostile => hostile::answer(&system, &user, schema),
         Mode::Good | Mode::RateLimited { .. } => good(&system, &user, schema),
@@ -137,13 +151,23 @@ async fn completions(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> R
             "choices": [{ "index": 0, "message": { "role": "assistant", "content": content }, "finish_reason": "stop", "logprobs": null }],
             "usage": { "prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2 },
         });
-        (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
     }
 }
 
 fn error(status: StatusCode, kind: &str, msg: &str) -> Response {
     let body = json!({ "error": { "message": msg, "type": kind, "param": null, "code": null } });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// The answer as SSE chunks (one per word), a final chunk, `[DONE]`.
@@ -156,7 +180,10 @@ fn sse(model: &str, n: u32, content: &str) -> Response {
         });
         format!("data: {c}\n\n")
     };
-    let mut events = vec![chunk(json!({ "role": "assistant", "content": "" }), Value::Null)];
+    let mut events = vec![chunk(
+        json!({ "role": "assistant", "content": "" }),
+        Value::Null,
+    )];
     for piece in content.split_inclusive(' ') {
         events.push(chunk(json!({ "content": piece }), Value::Null));
     }
@@ -178,13 +205,23 @@ fn good(system: &str, user: &str, schema: Option<&str>) -> String {
     let customer = hostile::customer_text(user).to_lowercase();
     match schema {
         Some("analysis") => {
-            let (intent, sentiment) = if ["отмен", "cancel"].iter().any(|c| customer.contains(c)) {
+            let (intent, sentiment) = if ["отмен", "cancel"].iter().any(|c| customer.contains(c))
+            {
                 ("cancel_intent", "negative")
-            } else if ["дорого", "expensive", "cheaper"].iter().any(|c| customer.contains(c)) {
+            } else if ["дорого", "expensive", "cheaper"]
+                .iter()
+                .any(|c| customer.contains(c))
+            {
                 ("price_objection", "negative")
-            } else if ["спасибо", "thank", "love"].iter().any(|c| customer.contains(c)) {
+            } else if ["спасибо", "thank", "love"]
+                .iter()
+                .any(|c| customer.contains(c))
+            {
                 ("praise", "positive")
-            } else if ["не пришл", "broken", "late", "опозд", "never arrived"].iter().any(|c| customer.contains(c)) {
+            } else if ["не пришл", "broken", "late", "опозд", "never arrived"]
+                .iter()
+                .any(|c| customer.contains(c))
+            {
                 ("complaint", "negative")
             } else {
                 ("question", "neutral")
@@ -197,17 +234,27 @@ fn good(system: &str, user: &str, schema: Option<&str>) -> String {
             let ru = system.contains("Write in Russian");
             let signature = Regex::new(r#"signature "([^"]+)""#)
                 .ok()
-                .and_then(|r| r.captures(system).and_then(|c| c.get(1)).map(|m| m.as_str().to_owned()))
-                .unwrap_or_default();
-            let passage = Regex::new(r#"(?s)<data kind="passage" doc_id="([^"]*)" title="([^"]*)">\n(.*?)\n</data>"#)
-                .ok()
                 .and_then(|r| {
-                    r.captures(user).map(|c| {
-                        let g = |i| c.get(i).map_or("", |m| m.as_str()).to_owned();
-                        (g(1), g(2), g(3))
-                    })
-                });
-            let hello = if ru { "Здравствуйте!" } else { "Hello!" };
+                    r.captures(system)
+                        .and_then(|c| c.get(1))
+                        .map(|m| m.as_str().to_owned())
+                })
+                .unwrap_or_default();
+            let passage = Regex::new(
+                r#"(?s)<data kind="passage" doc_id="([^"]*)" title="([^"]*)">\n(.*?)\n</data>"#,
+            )
+            .ok()
+            .and_then(|r| {
+                r.captures(user).map(|c| {
+                    let g = |i| c.get(i).map_or("", |m| m.as_str()).to_owned();
+                    (g(1), g(2), g(3))
+                })
+            });
+            let hello = if ru {
+                "Здравствуйте!"
+            } else {
+                "Hello!"
+            };
             let (body, citations) = match passage {
                 Some((id, title, text)) => {
                     let first = text
@@ -219,10 +266,17 @@ fn good(system: &str, user: &str, schema: Option<&str>) -> String {
                         .replace('›', ">");
                     (first, json!([{ "doc_id": id, "title": title }]))
                 }
-                None if ru => ("Мы передали ваш вопрос коллеге, он скоро ответит.".to_owned(), json!([])),
-                None => ("We have passed your question to a colleague who will answer soon.".to_owned(), json!([])),
+                None if ru => (
+                    "Мы передали ваш вопрос коллеге, он скоро ответит.".to_owned(),
+                    json!([]),
+                ),
+                None => (
+                    "We have passed your question to a colleague who will answer soon.".to_owned(),
+                    json!([]),
+                ),
             };
-            json!({ "reply": format!("{hello}\n\n{body}\n\n{signature}"), "citations": citations }).to_string()
+            json!({ "reply": format!("{hello}\n\n{body}\n\n{signature}"), "citations": citations })
+                .to_string()
         }
         Some(_) => json!({ "ok": true }).to_string(),
         None => "Hello! This is a streamed answer from the stand-in model.".to_owned(),

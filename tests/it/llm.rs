@@ -139,7 +139,10 @@ async fn streaming_delivers_the_text_in_pieces() {
         .collect()
         .await;
     let text = text.concat();
-    assert!(text.contains("refund approved") && text.contains("70%"), "{text}");
+    assert!(
+        text.contains("refund approved") && text.contains("70%"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -172,7 +175,10 @@ async fn the_hostile_model_obeys_the_customer_over_the_wire() {
         .unwrap();
     let reply = v["reply"].as_str().unwrap();
     assert!(reply.contains("https://pay.top/x"), "{reply}");
-    assert!(reply.contains(&p.system), "the system prompt leaks: {reply}");
+    assert!(
+        reply.contains(&p.system),
+        "the system prompt leaks: {reply}"
+    );
 }
 
 fn settings_with(s: &StandIn) -> holdfast::config::Settings {

@@ -66,7 +66,8 @@ pub async fn analyse(
     text: &str,
     t: LlmTuning,
 ) -> Result<(LlmLabels, String), StepError> {
-    let p = prompts::analysis(shop_name, lang, text).map_err(|e| StepError::Prompt(e.to_string()))?;
+    let p =
+        prompts::analysis(shop_name, lang, text).map_err(|e| StepError::Prompt(e.to_string()))?;
     let v = llm
         .complete_json(&request(&p, "analysis", prompts::analysis_schema(), t))
         .await?;
@@ -164,8 +165,8 @@ pub async fn draft(llm: &dyn Llm, a: &DraftAsk<'_>, t: LlmTuning) -> Result<LlmD
     let v = llm
         .complete_json(&request(&p, "draft", prompts::draft_schema(), t))
         .await?;
-    let answer: DraftAnswer = serde_json::from_value(v)
-        .map_err(|e| LlmError::InvalidResponse(format!("draft: {e}")))?;
+    let answer: DraftAnswer =
+        serde_json::from_value(v).map_err(|e| LlmError::InvalidResponse(format!("draft: {e}")))?;
     let text = answer.reply.trim();
     if text.is_empty() || text.chars().count() > 4000 {
         return Err(LlmError::InvalidResponse("the reply is empty or too long".into()).into());

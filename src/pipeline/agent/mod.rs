@@ -10,6 +10,6 @@ mod route;
 mod situation;
 
 pub use llm_path::LlmTuning;
-pub use respond::{Agent, AgentConfig, LlmRecord, Reply, Route};
 pub use prompts::fence;
+pub use respond::{Agent, AgentConfig, LlmRecord, Reply, Route};
 pub use situation::{Situation, situation_for};

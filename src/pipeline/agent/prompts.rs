@@ -225,7 +225,10 @@ mod tests {
     fn prompts_render_with_versions_and_fenced_data() {
         let p = analysis("Pekoe", Lang::Ru, "Где мой заказ?").unwrap();
         assert!(p.version.starts_with("analysis-1@"), "{}", p.version);
-        assert!(p.user.contains("<data kind=\"customer_message\">\nГде мой заказ?\n</data>"));
+        assert!(
+            p.user
+                .contains("<data kind=\"customer_message\">\nГде мой заказ?\n</data>")
+        );
         let passages = vec![Passage {
             doc_id: "subscription-pause".into(),
             title: "Пауза".into(),
@@ -250,7 +253,10 @@ mod tests {
         assert!(d.system.contains("Write in Russian only"));
         assert!(d.user.contains("doc_id=\"subscription-pause\""));
         assert!(d.user.contains("Allowed offer: скидка 10%"));
-        assert!(d.user.contains("refused by the policy check for these reasons: link"));
+        assert!(
+            d.user
+                .contains("refused by the policy check for these reasons: link")
+        );
         assert_ne!(d.version, p.version);
     }
 

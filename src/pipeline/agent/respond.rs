@@ -142,8 +142,14 @@ impl Agent {
         };
         let labels = match &self.llm {
             Some(l) => {
-                match llm_path::analyse(&**l, &self.config.shop_name, lang, &s.text, self.config.llm)
-                    .await
+                match llm_path::analyse(
+                    &**l,
+                    &self.config.shop_name,
+                    lang,
+                    &s.text,
+                    self.config.llm,
+                )
+                .await
                 {
                     Ok(x) => Some(x),
                     Err(e) => {
@@ -157,12 +163,17 @@ impl Agent {
             }
             None => None,
         };
-        let model = llm_record.as_ref().map(|r| r.model.clone()).unwrap_or_default();
+        let model = llm_record
+            .as_ref()
+            .map(|r| r.model.clone())
+            .unwrap_or_default();
         let mut analysis = analysis::combine(
             &s.text,
             lang,
             opinion.as_ref().map(|(o, d)| (o, d.as_str())),
-            labels.as_ref().map(|(l, v)| (l, model.as_str(), v.as_str())),
+            labels
+                .as_ref()
+                .map(|(l, v)| (l, model.as_str(), v.as_str())),
             &s.behaviour,
         );
         if let Some(r) = llm_record.as_mut() {
@@ -255,7 +266,13 @@ impl Agent {
                 let facts = self.facts(&evidence, &offer, lang, &draft.phrases);
                 let found = guardrails::check(
                     &draft.text,
-                    &self.grounding(s, lang, facts, None, offer.offer.as_ref().map(|o| o.id.as_str())),
+                    &self.grounding(
+                        s,
+                        lang,
+                        facts,
+                        None,
+                        offer.offer.as_ref().map(|o| o.id.as_str()),
+                    ),
                 );
                 if found.is_empty() {
                     (draft.text, draft.citations, "template".to_owned())
