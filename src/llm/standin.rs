@@ -2,7 +2,7 @@
 //! and demos without a model: `POST /v1/chat/completions`, plain JSON and
 //! SSE streaming, the real wire format. Scripted modes answer well, slowly,
 //! with 429 + Retry-After, with invalid JSON, with JSON that breaks the
-//! schema, or as the hostile red-team model.
+//! schema, with 503s, or as the hostile red-team model.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +29,8 @@ pub enum Mode {
     Slow(Duration),
     /// The first `times` requests get 429 with `Retry-After: secs`, then good.
     RateLimited { times: u32, retry_after_secs: u32 },
+    /// The first `times` requests get 503, then good.
+    ServerError { times: u32 },
     /// Content that is not JSON.
     InvalidJson,
     /// JSON that violates the requested schema.
@@ -126,6 +128,13 @@ async fn completions(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> R
             }
             return r;
         }
+        Mode::ServerError { times } if n <= times => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                "overloaded",
+            );
+        }
         Mode::Slow(d) => {
             tokio::time::sleep(d).await;
             good(&system, &user, schema)
@@ -138,7 +147,9 @@ async fn completions(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> R
                 .to_string()
         }
         Mode::Hostile => hostile::answer(&system, &user, schema),
-        Mode::Good | Mode::RateLimited { .. } => good(&system, &user, schema),
+        Mode::Good | Mode::RateLimited { .. } | Mode::ServerError { .. } => {
+            good(&system, &user, schema)
+        }
     };
     if stream {
         sse(&model, n, &content)
