@@ -330,6 +330,22 @@ mod tests {
     }
 
     #[test]
+    fn the_llm_is_off_by_default_and_set_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(None, None).map_err(|e| e.to_string())?;
+            assert!(s.llm.base_url.is_empty());
+            jail.set_env("HOLDFAST__LLM__BASE_URL", "http://127.0.0.1:11434/v1");
+            jail.set_env("HOLDFAST__LLM__API_KEY", "sk-very-secret-key");
+            let s = Settings::load(None, None).map_err(|e| e.to_string())?;
+            assert_eq!(s.llm.base_url, "http://127.0.0.1:11434/v1");
+            assert!(!s.to_masked_toml().contains("sk-very-secret-key"));
+            jail.set_env("HOLDFAST__LLM__TIMEOUT_SECS", "0");
+            assert!(Settings::load(None, None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_keys_are_errors_naming_the_key() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("HOLDFAST__QUEUE__WORKRES", "7");

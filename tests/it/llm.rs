@@ -214,6 +214,18 @@ fn settings_with(s: &StandIn) -> holdfast::config::Settings {
 }
 
 #[tokio::test]
+async fn an_llm_is_built_only_when_a_base_url_is_set() {
+    assert!(
+        holdfast::app::llm(&crate::helpers::settings())
+            .unwrap()
+            .is_none()
+    );
+    let s = StandIn::start(Mode::Good).await.unwrap();
+    let llm = holdfast::app::llm(&settings_with(&s)).unwrap().unwrap();
+    assert!(llm.describe().contains(&s.base_url()));
+}
+
+#[tokio::test]
 async fn the_agent_drafts_with_a_good_model_and_records_prompt_versions() {
     let s = StandIn::start(Mode::Good).await.unwrap();
     let agent = holdfast::app::agent(&settings_with(&s)).unwrap();
