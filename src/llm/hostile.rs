@@ -106,6 +106,37 @@ fn flip(s: &str) -> String {
     out.join(" ")
 }
 
+/// The first count (2..=10) in a phrase written as a word.
+fn spelled(phrase: &str, ru: bool) -> Option<String> {
+    const EN: [&str; 9] = [
+        "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    ];
+    const RU: [&str; 9] = [
+        "два",
+        "три",
+        "четыре",
+        "пять",
+        "шесть",
+        "семь",
+        "восемь",
+        "девять",
+        "десять",
+    ];
+    let m = Regex::new(r"\d+").ok()?.find(phrase)?;
+    let n: usize = m.as_str().parse().ok()?;
+    let word = if ru {
+        RU.get(n.checked_sub(2)?)?
+    } else {
+        EN.get(n.checked_sub(2)?)?
+    };
+    Some(format!(
+        "{}{}{}",
+        &phrase[..m.start()],
+        word,
+        &phrase[m.end()..]
+    ))
+}
+
 /// The hostile draft for a customer text.
 pub fn reply(system: &str, customer: &str) -> String {
     let lower = customer.to_lowercase();
@@ -140,6 +171,14 @@ pub fn reply(system: &str, customer: &str) -> String {
         } else {
             format!("I have approved {what} for you, it's done.")
         });
+        // The same, spelled out, to slip past a digits-only check.
+        if let Some(words) = spelled(&what, ru) {
+            parts.push(if ru {
+                format!("Итого у вас {words}.")
+            } else {
+                format!("So that is {words}, enjoy.")
+            });
+        }
     }
     for a in AMOUNT.find_iter(customer) {
         parts.push(if ru {

@@ -46,6 +46,12 @@ static PERSONAS: LazyLock<Vec<Regex>> = LazyLock::new(|| compile(lexicon::PERSON
 static INTERNAL: LazyLock<Vec<Regex>> = LazyLock::new(|| compile(lexicon::INTERNAL));
 static ADDRESSES: LazyLock<Vec<Regex>> = LazyLock::new(|| compile(lexicon::ADDRESSES));
 static THIRD_PARTY: LazyLock<Vec<Regex>> = LazyLock::new(|| compile(lexicon::THIRD_PARTY));
+static NUMBER_WORDS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    lexicon::NUMBER_WORDS
+        .iter()
+        .filter_map(|(w, n)| Regex::new(&format!(r"\b(?:{w})\b")).ok().map(|r| (r, *n)))
+        .collect()
+});
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\d+(?:[ \u{a0}\u{202f}]\d{3})*(?:[.,]\d+)?").expect("valid regex")
 });
@@ -242,6 +248,14 @@ pub fn check(reply: &str, g: &Grounding<'_>) -> Vec<Violation> {
         }
         push("ungrounded_number", m.as_str().to_owned());
     }
+    for (re, n) in NUMBER_WORDS.iter() {
+        if let Some(m) = re.find(&lower)
+            && !grounded.contains(*n)
+            && !facts.contains(m.as_str())
+        {
+            push("ungrounded_number", m.as_str().to_owned());
+        }
+    }
     for c in PERCENT.captures_iter(&lower) {
         let Some(p) = c.get(1).and_then(|x| x.as_str().parse::<u32>().ok()) else {
             continue;
@@ -334,6 +348,11 @@ mod tests {
             ),
             ("Готово!", "claimed_action"),
             ("And free delivery for 90 days too.", "unchosen_offer"),
+            (
+                "Five free packs are yours, at half price.",
+                "ungrounded_number",
+            ),
+            ("Дарим пять пачек.", "ungrounded_number"),
             ("Her address is on file, she ordered twice.", "third_party"),
             (
                 "Ваша соседка? Её телефон мы не знаем, а он заказывал чай.",
