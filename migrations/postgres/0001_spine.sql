@@ -10,15 +10,19 @@ CREATE TABLE customers (
     merged_into UUID REFERENCES customers(id)
 );
 
--- One owner per identifier, one value per kind per customer.
+-- One owner per identifier. Matching treats a second value of a kind as a
+-- conflict; only a merge gives a customer several (the merged one's stay
+-- as aliases so that later input still finds the survivor). `seq` keeps
+-- insertion order (SQLite's rowid), which decides the primary value of a kind.
 CREATE TABLE customer_identifiers (
     kind        TEXT NOT NULL,
     value       TEXT NOT NULL,
     customer_id UUID NOT NULL REFERENCES customers(id),
     created_at  BIGINT NOT NULL,
+    seq         BIGINT GENERATED ALWAYS AS IDENTITY,
     PRIMARY KEY (kind, value)
 );
-CREATE UNIQUE INDEX customer_identifiers_one_per_kind ON customer_identifiers(customer_id, kind);
+CREATE INDEX customer_identifiers_customer ON customer_identifiers(customer_id, kind);
 
 CREATE TABLE identity_conflicts (
     id                UUID PRIMARY KEY,
@@ -54,7 +58,7 @@ CREATE TABLE events (
     customer_id     UUID NOT NULL REFERENCES customers(id),
     kind            TEXT NOT NULL,
     occurred_at     BIGINT NOT NULL,
-    occurred_offset BIGINT NOT NULL,
+    occurred_offset INTEGER NOT NULL,
     amount_minor    BIGINT,
     currency        TEXT,
     channel         TEXT NOT NULL,

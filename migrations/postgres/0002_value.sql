@@ -33,6 +33,8 @@ CREATE TABLE clv_models (
     period          TEXT NOT NULL,
     active          BOOLEAN NOT NULL DEFAULT false
 );
+-- One active version; a concurrent second save fails and is retried.
+CREATE UNIQUE INDEX clv_models_one_active ON clv_models(active) WHERE active;
 
 CREATE TABLE marketing_spend (
     id           UUID PRIMARY KEY,

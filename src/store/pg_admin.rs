@@ -4,11 +4,14 @@
 use anyhow::Context;
 use sqlx::Connection;
 
-/// A database created for one run; `drop_now` removes it.
+/// A database created for one run; `drop_now` removes it. One that is
+/// dropped without `drop_now` (a test that panicked, a bench that failed)
+/// is removed from a helper thread, so failed runs leak no databases.
 pub struct ScratchDatabase {
     pub url: String,
     admin_url: String,
     name: String,
+    removed: bool,
 }
 
 fn with_database(url: &str, db: &str) -> anyhow::Result<String> {
@@ -48,20 +51,52 @@ impl ScratchDatabase {
             url: with_database(admin_url, &name)?,
             admin_url: admin_url.to_owned(),
             name,
+            removed: false,
         })
     }
 
-    pub async fn drop_now(self) -> anyhow::Result<()> {
-        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.name
-        )))
-        .execute(&mut conn)
-        .await
-        .with_context(|| format!("dropping database {}", self.name))?;
-        conn.close().await.ok();
-        Ok(())
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Drops the database, ending any connections still open to it.
+    pub async fn drop_now(mut self) -> anyhow::Result<()> {
+        self.removed = true;
+        remove(&self.admin_url, &self.name).await
+    }
+}
+
+async fn remove(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await
+    .with_context(|| format!("dropping database {name}"))?;
+    conn.close().await.ok();
+    Ok(())
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        // Drop cannot await, and may run inside a runtime (or while a test
+        // unwinds): a short-lived thread with its own runtime does the work.
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let worker = std::thread::spawn(move || -> anyhow::Result<()> {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(remove(&admin_url, &name))
+        });
+        match worker.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop scratch database {}: {e:#}", self.name),
+            Err(_) => eprintln!("could not drop scratch database {}", self.name),
+        }
     }
 }
 

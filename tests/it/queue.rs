@@ -8,11 +8,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use holdfast::domain::{JobId, Timestamp};
 use holdfast::metrics::Metrics;
+use holdfast::pipeline::ports::Store;
 use holdfast::pipeline::queue::{Backoff, Job, JobKind, JobOutcome, JobResult, JobState, NewJob};
 use holdfast::pipeline::worker::{Handlers, JobError, JobHandler, Worker, WorkerConfig};
 use serde_json::{Value, json};
 
-use crate::helpers::{Db, spawn_app};
+use crate::helpers::{Db, pg_admin_url, spawn_app};
 
 /// Records every run; fails the first `fail` runs of each job.
 struct Probe {
@@ -43,6 +44,16 @@ fn worker(
     backoff_ms: u64,
     lease: Duration,
 ) -> Worker {
+    worker_on(app.store.clone(), id, probe, backoff_ms, lease)
+}
+
+fn worker_on(
+    store: Arc<dyn Store>,
+    id: &str,
+    probe: Arc<Probe>,
+    backoff_ms: u64,
+    lease: Duration,
+) -> Worker {
     let mut h = Handlers::default();
     h.register(JobKind::CustomerValue, probe);
     let config = WorkerConfig {
@@ -57,7 +68,7 @@ fn worker(
     };
     Worker::new(
         id.into(),
-        app.store.clone(),
+        store,
         Arc::new(h),
         config,
         Arc::new(Metrics::new()),
@@ -285,3 +296,117 @@ on_both!(
     concurrent_workers_never_share_a_job,
     concurrent_workers_never_share_a_job
 );
+
+/// Records every run and every overlap: a job that starts while another
+/// run of the same job has not finished.
+struct Exclusive {
+    running: Mutex<std::collections::HashSet<JobId>>,
+    runs: Mutex<Vec<JobId>>,
+    overlaps: Mutex<Vec<JobId>>,
+}
+
+#[async_trait]
+impl JobHandler for Exclusive {
+    async fn handle(&self, job: &Job) -> Result<(), JobError> {
+        if !self.running.lock().unwrap().insert(job.id) {
+            self.overlaps.lock().unwrap().push(job.id);
+        }
+        self.runs.lock().unwrap().push(job.id);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        self.running.lock().unwrap().remove(&job.id);
+        Ok(())
+    }
+}
+
+/// Several `holdfast serve` processes on one PostgreSQL database: two
+/// stores with their own connection pools (as two processes have) migrate
+/// at once and drain one queue with three workers each; every job runs
+/// exactly once and never twice at the same time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_postgres_never_share_a_job() {
+    use holdfast::store::pg_admin::ScratchDatabase;
+    use holdfast::store::postgres::PgStore;
+
+    let db = ScratchDatabase::create(&pg_admin_url(), "holdfast_it")
+        .await
+        .expect("PostgreSQL at HOLDFAST_TEST_PG_URL must be reachable");
+    let a: Arc<dyn Store> = Arc::new(PgStore::connect(&db.url, 8).await.unwrap());
+    let b: Arc<dyn Store> = Arc::new(PgStore::connect(&db.url, 8).await.unwrap());
+    let (ma, mb) = tokio::join!(a.migrate(), b.migrate());
+    let (ma, mb) = (ma.unwrap(), mb.unwrap());
+    assert_eq!(
+        ma.len() + mb.len(),
+        3,
+        "each migration is applied once: {ma:?} {mb:?}"
+    );
+    a.ready().await.unwrap();
+    b.ready().await.unwrap();
+
+    let jobs: Vec<NewJob> = (0..300).map(|_| job(3)).collect();
+    let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
+    a.enqueue(jobs).await.unwrap();
+    let probe = Arc::new(Exclusive {
+        running: Mutex::new(Default::default()),
+        runs: Mutex::new(vec![]),
+        overlaps: Mutex::new(vec![]),
+    });
+    let mut set = tokio::task::JoinSet::new();
+    for (p, store) in [("a", &a), ("b", &b)] {
+        for n in 0..3 {
+            let mut h = Handlers::default();
+            h.register(JobKind::CustomerValue, probe.clone());
+            let config = WorkerConfig {
+                batch: 4,
+                lease: Duration::from_secs(30),
+                backoff: Backoff {
+                    base: Duration::from_millis(1),
+                    max: Duration::from_secs(1),
+                },
+                poll: Duration::from_millis(10),
+                grace: Duration::from_secs(1),
+            };
+            let w = Worker::new(
+                format!("{p}{n}"),
+                store.clone(),
+                Arc::new(h),
+                config,
+                Arc::new(Metrics::new()),
+            );
+            set.spawn(async move {
+                let mut total = 0;
+                loop {
+                    let n = w.run_once().await.unwrap();
+                    if n == 0 {
+                        return total;
+                    }
+                    total += n;
+                }
+            });
+        }
+    }
+    let mut per_worker = Vec::new();
+    while let Some(n) = set.join_next().await {
+        per_worker.push(n.unwrap());
+    }
+    assert_eq!(per_worker.iter().sum::<usize>(), 300, "{per_worker:?}");
+    let overlaps = probe.overlaps.lock().unwrap().clone();
+    assert!(overlaps.is_empty(), "jobs ran concurrently: {overlaps:?}");
+    let mut counts: HashMap<JobId, usize> = HashMap::new();
+    for r in probe.runs.lock().unwrap().iter() {
+        *counts.entry(*r).or_default() += 1;
+    }
+    for id in &ids {
+        assert_eq!(
+            counts.get(id),
+            Some(&1),
+            "job {id} ran {:?} times",
+            counts.get(id)
+        );
+    }
+    for store in [&a, &b] {
+        let done = store.job_counts().await.unwrap();
+        assert!(done.contains(&(JobState::Done, 300)), "{done:?}");
+    }
+    drop((a, b));
+    db.drop_now().await.unwrap();
+}
