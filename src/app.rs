@@ -18,15 +18,16 @@ use crate::config::{Backend, EmbedBackend, Settings};
 use crate::domain::{ChannelKind, Currency};
 use crate::http::auth::AuthConfig;
 use crate::http::{ApiConfig, AppState};
+use crate::llm::{OpenAiLlm, OpenAiOptions};
 use crate::metrics::Metrics;
-use crate::pipeline::agent::{Agent, AgentConfig};
+use crate::pipeline::agent::{Agent, AgentConfig, LlmTuning};
 use crate::pipeline::handlers::{
     AgentHandler, Channels, ClvRefitHandler, CustomerValueHandler, DeliverHandler,
 };
 use crate::pipeline::ingest::{IngestLanes, Ingestor};
 use crate::pipeline::offers::{Catalogue, OfferPolicy};
 use crate::pipeline::parse::IngestPolicy;
-use crate::pipeline::ports::{Embedder, Store};
+use crate::pipeline::ports::{Embedder, Llm, Store};
 use crate::pipeline::queue::{Backoff, JobKind, NewJob};
 use crate::pipeline::value::ValueOptions;
 use crate::pipeline::worker::{Handlers, Worker, WorkerConfig};
@@ -199,6 +200,26 @@ pub fn local_analyser(settings: &Settings) -> Option<Arc<crate::analyser::LocalA
     )))
 }
 
+/// The LLM from `[llm]`: none when `base_url` is empty.
+pub fn llm(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Llm>>> {
+    let l = &settings.llm;
+    if l.base_url.trim().is_empty() {
+        return Ok(None);
+    }
+    let llm = OpenAiLlm::new(OpenAiOptions {
+        base_url: l.base_url.trim().to_owned(),
+        api_key: secrecy::SecretString::from(l.api_key.expose().to_owned()),
+        model: l.model.clone(),
+        timeout: Duration::from_secs_f64(l.timeout_secs),
+        max_retries: l.max_retries,
+        max_retry_after: Duration::from_secs_f64(l.max_retry_after_secs),
+        backoff_base: Duration::from_millis(250),
+    })
+    .context("configuring the LLM ([llm])")?;
+    tracing::info!(model = %llm.describe(), "LLM configured");
+    Ok(Some(Arc::new(llm)))
+}
+
 /// The agent from settings and the available understanding parts.
 pub fn agent(settings: &Settings) -> anyhow::Result<Agent> {
     let a = &settings.agent;
@@ -206,6 +227,7 @@ pub fn agent(settings: &Settings) -> anyhow::Result<Agent> {
         classifier: local_analyser(settings)
             .map(|a| a as Arc<dyn crate::pipeline::analysis::MessageClassifier>),
         grounder: None,
+        llm: llm(settings)?,
         config: AgentConfig {
             shop_name: a.shop_name.clone(),
             allowed_domains: a.allowed_domains.clone(),
@@ -219,6 +241,10 @@ pub fn agent(settings: &Settings) -> anyhow::Result<Agent> {
             },
             catalogue: Arc::new(catalogue(settings)?),
             internal_terms: Vec::new(),
+            llm: LlmTuning {
+                temperature: settings.llm.temperature,
+                max_tokens: settings.llm.max_tokens,
+            },
         },
     })
 }

@@ -60,6 +60,7 @@ pub struct Settings {
     pub embed: EmbedSettings,
     pub analyser: AnalyserSettings,
     pub kb: KbSettings,
+    pub llm: LlmSettings,
 }
 
 /// The knowledge base and retrieval (`[kb]`).
@@ -78,6 +79,20 @@ pub struct KbSettings {
     pub min_dense: f32,
     pub min_coverage: f32,
     pub history_k: usize,
+}
+
+/// An OpenAI-compatible chat endpoint; an empty `base_url` means no LLM.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSettings {
+    pub base_url: String,
+    pub api_key: Secret,
+    pub model: String,
+    pub temperature: f32,
+    pub max_tokens: u32,
+    pub timeout_secs: f64,
+    pub max_retries: u32,
+    pub max_retry_after_secs: f64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -320,6 +335,15 @@ impl Settings {
         if self.embed.batch == 0 || self.embed.openai_dim == 0 {
             return bad("embed.batch and embed.openai_dim must be at least 1".into());
         }
+        let l = &self.llm;
+        if !(l.timeout_secs > 0.0
+            && l.max_retry_after_secs >= 0.0
+            && (0.0..=2.0).contains(&l.temperature))
+            || l.max_tokens == 0
+            || (!l.base_url.is_empty() && l.model.is_empty())
+        {
+            return bad("llm: timeout_secs > 0, max_retry_after_secs >= 0, temperature in [0, 2], max_tokens >= 1 and a model name when base_url is set are required".into());
+        }
         for t in &self.auth.api_tokens {
             if t.token.expose().len() < 16 {
                 return bad(format!(
@@ -355,6 +379,22 @@ mod tests {
             assert!(!shown.contains("super-secret-value"));
             assert!(shown.contains("********"));
             assert!(!format!("{s:?}").contains("super-secret-value"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_llm_is_off_by_default_and_set_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(None, None).map_err(|e| e.to_string())?;
+            assert!(s.llm.base_url.is_empty());
+            jail.set_env("HOLDFAST__LLM__BASE_URL", "http://127.0.0.1:11434/v1");
+            jail.set_env("HOLDFAST__LLM__API_KEY", "sk-very-secret-key");
+            let s = Settings::load(None, None).map_err(|e| e.to_string())?;
+            assert_eq!(s.llm.base_url, "http://127.0.0.1:11434/v1");
+            assert!(!s.to_masked_toml().contains("sk-very-secret-key"));
+            jail.set_env("HOLDFAST__LLM__TIMEOUT_SECS", "0");
+            assert!(Settings::load(None, None).is_err());
             Ok(())
         });
     }

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod embed;
 pub mod http;
 pub mod knowledge;
+pub mod llm;
 pub mod metrics;
 pub mod pipeline;
 pub mod store;

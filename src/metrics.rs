@@ -47,6 +47,9 @@ pub struct Metrics {
     pub outbox_rows: Family<StateLabels, Gauge>,
     pub guardrail_violations: Family<RuleLabels, Counter>,
     pub drafts: Family<OutcomeLabels, Counter>,
+    /// LLM steps that produced nothing usable: kind = analysis | draft,
+    /// outcome = timeout, rate_limited, invalid_response, http, transport.
+    pub llm_failures: Family<OutcomeLabels, Counter>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -79,7 +82,23 @@ impl Metrics {
         let outbox_rows = Family::<StateLabels, Gauge>::default();
         let guardrail_violations = Family::<RuleLabels, Counter>::default();
         let drafts = Family::<OutcomeLabels, Counter>::default();
+        let llm_failures = Family::<OutcomeLabels, Counter>::default();
         let mut r = Registry::with_prefix("holdfast");
+        r.register(
+            "guardrail_violations",
+            "Policy violations found in drafts, by rule",
+            guardrail_violations.clone(),
+        );
+        r.register(
+            "drafts",
+            "Drafts by producer (llm, template, handover) and route",
+            drafts.clone(),
+        );
+        r.register(
+            "llm_failures",
+            "LLM steps that fell back to the local path, by step and error kind",
+            llm_failures.clone(),
+        );
         r.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -132,6 +151,7 @@ impl Metrics {
             outbox_rows,
             guardrail_violations,
             drafts,
+            llm_failures,
         }
     }
 

@@ -80,7 +80,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval(EvalCommand::Attacks(a)) => {
-            let agent = app::agent(&settings)?;
+            let (agent, _standin) = eval::attacks::agent_for(&settings, a.llm).await?;
             let label = match a.llm {
                 AttackLlm::Hostile => "hostile",
                 AttackLlm::Configured => "configured",
@@ -95,7 +95,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 );
                 if let Some(kinds) = report["by_kind"].as_object() {
                     for (k, v) in kinds {
-                        println!("  {k:<22} {} / {}", v["violations"], v["attacks"]);
+                        println!(
+                            "  {k:<22} {} / {} (refused drafts that complied: {})",
+                            v["violations"], v["attacks"], v["refused_drafts_matching"]
+                        );
                     }
                 }
                 for f in report["failures"].as_array().into_iter().flatten() {

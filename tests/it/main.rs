@@ -19,6 +19,7 @@ macro_rules! on_both {
     };
 }
 
+mod attacks;
 mod classify;
 mod cli;
 mod clv;
@@ -27,6 +28,7 @@ mod embed;
 mod import;
 mod ingest;
 mod kb;
+mod llm;
 mod outbox;
 mod queue;
 mod story;

@@ -10,7 +10,11 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::app;
+use crate::cli::AttackLlm;
+use crate::config::Settings;
 use crate::domain::Lang;
+use crate::llm::{Mode, StandIn};
 use crate::pipeline::agent::{Agent, Situation};
 
 #[derive(Debug, Deserialize)]
@@ -46,9 +50,34 @@ fn read(path: &Path) -> anyhow::Result<Vec<(Attack, Vec<Regex>)>> {
     Ok(out)
 }
 
+/// The agent the attacks run against. `hostile` starts the red-team
+/// stand-in on loopback and talks to it through the real OpenAI client
+/// (keep the returned server alive while the agent is used).
+pub async fn agent_for(
+    settings: &Settings,
+    llm: AttackLlm,
+) -> anyhow::Result<(Agent, Option<StandIn>)> {
+    match llm {
+        AttackLlm::Configured => Ok((app::agent(settings)?, None)),
+        AttackLlm::Hostile => {
+            let standin = StandIn::start(Mode::Hostile)
+                .await
+                .context("starting the hostile stand-in")?;
+            let mut s = settings.clone();
+            s.llm.base_url = standin.base_url();
+            s.llm.model = "hostile".into();
+            s.llm.max_retries = 0;
+            Ok((app::agent(&s)?, Some(standin)))
+        }
+    }
+}
+
 pub async fn run(agent: &Agent, path: &Path, llm_label: &str) -> anyhow::Result<Value> {
     let attacks = read(path)?;
-    let mut by_kind: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    // Per kind: attacks, final drafts that matched, refused drafts that
+    // matched (the writer really tried; a test that never sees a tried
+    // attack proves nothing).
+    let mut by_kind: BTreeMap<String, (u32, u32, u32)> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut guardrail_catches = 0usize;
     for (a, patterns) in &attacks {
@@ -60,6 +89,13 @@ pub async fn run(agent: &Agent, path: &Path, llm_label: &str) -> anyhow::Result<
         let hits: Vec<&Regex> = patterns.iter().filter(|p| p.is_match(&lower)).collect();
         let e = by_kind.entry(a.kind.clone()).or_default();
         e.0 += 1;
+        let tried = reply.rejected.iter().any(|r| {
+            let r = r.to_lowercase();
+            patterns.iter().any(|p| p.is_match(&r))
+        });
+        if tried {
+            e.2 += 1;
+        }
         if !hits.is_empty() {
             e.1 += 1;
             failures.push(json!({
@@ -71,12 +107,14 @@ pub async fn run(agent: &Agent, path: &Path, llm_label: &str) -> anyhow::Result<
         }
     }
     let violations: u32 = by_kind.values().map(|v| v.1).sum();
+    let tried: u32 = by_kind.values().map(|v| v.2).sum();
     Ok(json!({
         "attacks": attacks.len(),
         "violations": violations,
         "llm": llm_label,
         "guardrail_catches": guardrail_catches,
-        "by_kind": by_kind.iter().map(|(k, (n, v))| (k.clone(), json!({ "attacks": n, "violations": v }))).collect::<serde_json::Map<_, _>>(),
+        "refused_drafts_matching": tried,
+        "by_kind": by_kind.iter().map(|(k, (n, v, t))| (k.clone(), json!({ "attacks": n, "violations": v, "refused_drafts_matching": t }))).collect::<serde_json::Map<_, _>>(),
         "failures": failures,
     }))
 }

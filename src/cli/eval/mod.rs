@@ -2,5 +2,5 @@
 //! corpus in the formats of the evaluation README.
 
 pub mod attacks;
-pub mod retrieval;
 pub mod classify;
+pub mod retrieval;

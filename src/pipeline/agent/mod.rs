@@ -3,8 +3,13 @@
 //! against policy, and decide whether it may go out or needs a manager.
 //! Store-free, so evaluations can run it on any text.
 
+mod llm_path;
+pub mod prompts;
 mod respond;
+mod route;
 mod situation;
 
-pub use respond::{Agent, AgentConfig, Reply, Route};
+pub use llm_path::LlmTuning;
+pub use prompts::fence;
+pub use respond::{Agent, AgentConfig, LlmRecord, Reply, Route};
 pub use situation::{Situation, situation_for};

@@ -10,8 +10,10 @@ use crate::pipeline::drafting::template::{self, TemplateInput};
 use crate::pipeline::grounding::{Evidence, Grounder};
 use crate::pipeline::guardrails::{self, Grounding, Violation};
 use crate::pipeline::offers::{Catalogue, OfferContext, OfferDecision, OfferPolicy, choose};
+use crate::pipeline::ports::Llm;
 
 use super::Situation;
+use super::llm_path::{self, LlmTuning};
 
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
@@ -28,6 +30,8 @@ pub struct AgentConfig {
     pub catalogue: Arc<Catalogue>,
     /// Words never to show customers (internal document ids and the like).
     pub internal_terms: Vec<String>,
+    /// Sampling settings for LLM calls.
+    pub llm: LlmTuning,
 }
 
 /// Where the reply goes next.
@@ -45,11 +49,27 @@ pub struct Reply {
     pub offer: OfferDecision,
     pub text: String,
     pub citations: Vec<String>,
-    /// `template` or `llm`.
+    /// `llm`, `template` or `handover`.
     pub producer: String,
-    /// Violations of the first attempt(s), for the record and metrics.
+    /// Violations of every refused draft, for the record and metrics.
     pub violations: Vec<Violation>,
+    /// The refused LLM drafts' texts (evaluations read them; they are
+    /// never stored or logged).
+    pub rejected: Vec<String>,
+    /// What the LLM did, when one is configured.
+    pub llm: Option<LlmRecord>,
     pub route: Route,
+}
+
+/// The LLM's part in a reply, stored with the draft.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LlmRecord {
+    /// Model and endpoint.
+    pub model: String,
+    pub analysis_prompt: Option<String>,
+    pub draft_prompt: Option<String>,
+    /// Failed steps and why (`analysis: timeout`), text-free.
+    pub errors: Vec<String>,
 }
 
 impl Reply {
@@ -84,6 +104,10 @@ impl Reply {
             "experiment": { "name": self.offer.experiment, "variant": self.offer.variant, "holdout": self.offer.holdout, "reasons": self.offer.reasons },
             "guardrails": self.violations.iter().map(|v| json!({ "rule": v.rule, "detail": v.detail })).collect::<Vec<_>>(),
             "route": { "auto_send": self.route.auto_send, "manager_reasons": self.route.manager_reasons },
+            "llm": self.llm.as_ref().map(|l| json!({
+                "model": l.model, "analysis_prompt": l.analysis_prompt,
+                "draft_prompt": l.draft_prompt, "errors": l.errors,
+            })),
         })
     }
 }
@@ -91,13 +115,21 @@ impl Reply {
 pub struct Agent {
     pub classifier: Option<Arc<dyn MessageClassifier>>,
     pub grounder: Option<Arc<dyn Grounder>>,
+    /// With an LLM, it analyses (cross-checked locally) and drafts; without
+    /// one, the local classifier and the template drafter do.
+    pub llm: Option<Arc<dyn Llm>>,
     pub config: AgentConfig,
 }
 
 impl Agent {
     pub async fn respond(&self, s: &Situation) -> anyhow::Result<Reply> {
         let lang = s.lang;
-        // 1. Understand.
+        let mut llm_record = self.llm.as_ref().map(|l| LlmRecord {
+            model: l.describe(),
+            ..Default::default()
+        });
+        // 1. Understand: the LLM leads when there is one, the local
+        // classifier cross-checks it (or stands alone).
         let opinion = match &self.classifier {
             Some(c) => match c.classify(&s.text, lang).await {
                 Ok(o) => Some((o, c.describe())),
@@ -108,13 +140,50 @@ impl Agent {
             },
             None => None,
         };
-        let analysis = analysis::combine(
+        let labels = match &self.llm {
+            Some(l) => {
+                match llm_path::analyse(
+                    &**l,
+                    &self.config.shop_name,
+                    lang,
+                    &s.text,
+                    self.config.llm,
+                )
+                .await
+                {
+                    Ok(x) => Some(x),
+                    Err(e) => {
+                        tracing::warn!(kind = e.kind(), error = %e, "LLM analysis failed; local analysis used");
+                        if let Some(r) = llm_record.as_mut() {
+                            r.errors.push(format!("analysis: {}", e.kind()));
+                        }
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        let model = llm_record
+            .as_ref()
+            .map(|r| r.model.clone())
+            .unwrap_or_default();
+        let mut analysis = analysis::combine(
             &s.text,
             lang,
             opinion.as_ref().map(|(o, d)| (o, d.as_str())),
-            None,
+            labels
+                .as_ref()
+                .map(|(l, v)| (l, model.as_str(), v.as_str())),
             &s.behaviour,
         );
+        if let Some(r) = llm_record.as_mut() {
+            match &labels {
+                Some((_, version)) => r.analysis_prompt = Some(version.clone()),
+                None => analysis
+                    .reasons
+                    .push("the LLM gave no usable analysis; the local analyser decided".to_owned()),
+            }
+        }
         // 2. Find the facts.
         let evidence = match &self.grounder {
             Some(g) => g
@@ -133,24 +202,88 @@ impl Agent {
             &self.config.offer_policy,
             lang,
         );
-        // 4. Write and check.
-        let draft = template::draft(&TemplateInput {
-            lang,
-            intent: analysis.intent(),
-            question: &s.text,
-            evidence: &evidence,
-            offer: offer.offer.as_ref(),
-            shop_name: &self.config.shop_name,
-        });
-        let facts = self.facts(&evidence, &offer, lang, &draft.phrases);
-        let violations = guardrails::check(&draft.text, &self.grounding(s, lang, facts));
-        let (text, citations, producer) = if violations.is_empty() {
-            (draft.text, draft.citations, "template".to_owned())
-        } else {
-            // The template only quotes the knowledge base, so this means a
-            // passage itself breaks policy: hand over without an answer.
-            tracing::warn!(rules = ?violations.iter().map(|v| v.rule).collect::<Vec<_>>(), "template draft failed the policy check");
-            (self.handover(lang), Vec::new(), "handover".to_owned())
+        // 4. Write and check: the LLM twice at most, then the template.
+        let mut violations = Vec::new();
+        let mut rejected = Vec::new();
+        let mut chosen: Option<(String, Vec<String>)> = None;
+        if let (Some(l), Some(record)) = (&self.llm, llm_record.as_mut()) {
+            let signature = self.signature(lang);
+            let mut ask = llm_path::DraftAsk {
+                shop_name: &self.config.shop_name,
+                signature: &signature,
+                lang,
+                intent: &analysis.intent,
+                phase: &analysis.phase,
+                offer: offer.offer.as_ref().map(|o| o.terms(lang)),
+                passages: &evidence.passages,
+                message: &s.text,
+                allowed_domains: &self.config.allowed_domains,
+                feedback: None,
+            };
+            for attempt in 0..2 {
+                let d = match llm_path::draft(&**l, &ask, self.config.llm).await {
+                    Ok(d) => d,
+                    Err(e) => {
+                        tracing::warn!(kind = e.kind(), error = %e, "LLM drafting failed; template used");
+                        record.errors.push(format!("draft: {}", e.kind()));
+                        break;
+                    }
+                };
+                record.draft_prompt = Some(d.version.clone());
+                let mut facts = self.facts(&evidence, &offer, lang, &[]);
+                facts.push(signature.clone());
+                let found = guardrails::check(
+                    &d.text,
+                    &self.grounding(
+                        s,
+                        lang,
+                        facts,
+                        Some(&d.system_prompt),
+                        offer.offer.as_ref().map(|o| o.id.as_str()),
+                    ),
+                );
+                if found.is_empty() {
+                    chosen = Some((d.text, d.citations));
+                    break;
+                }
+                tracing::warn!(attempt, rules = ?found.iter().map(|v| v.rule).collect::<Vec<_>>(), "LLM draft broke policy");
+                ask.feedback = Some(llm_path::feedback(&found));
+                violations.extend(found);
+                rejected.push(d.text);
+            }
+        }
+        let (text, citations, producer) = match chosen {
+            Some((text, citations)) => (text, citations, "llm".to_owned()),
+            None => {
+                let draft = template::draft(&TemplateInput {
+                    lang,
+                    intent: analysis.intent(),
+                    question: &s.text,
+                    evidence: &evidence,
+                    offer: offer.offer.as_ref(),
+                    shop_name: &self.config.shop_name,
+                });
+                let facts = self.facts(&evidence, &offer, lang, &draft.phrases);
+                let found = guardrails::check(
+                    &draft.text,
+                    &self.grounding(
+                        s,
+                        lang,
+                        facts,
+                        None,
+                        offer.offer.as_ref().map(|o| o.id.as_str()),
+                    ),
+                );
+                if found.is_empty() {
+                    (draft.text, draft.citations, "template".to_owned())
+                } else {
+                    // The template only quotes the knowledge base, so this
+                    // means a passage itself breaks policy: hand over.
+                    tracing::warn!(rules = ?found.iter().map(|v| v.rule).collect::<Vec<_>>(), "template draft failed the policy check");
+                    violations.extend(found);
+                    (self.handover(lang), Vec::new(), "handover".to_owned())
+                }
+            }
         };
         let route = self.route(&analysis, &evidence, &offer, &violations, &producer);
         Ok(Reply {
@@ -161,8 +294,17 @@ impl Agent {
             citations,
             producer,
             violations,
+            rejected,
+            llm: llm_record,
             route,
         })
+    }
+
+    fn signature(&self, lang: Lang) -> String {
+        match lang {
+            Lang::Ru => format!("Команда {}", self.config.shop_name),
+            Lang::En => format!("The team of {}", self.config.shop_name),
+        }
     }
 
     fn offer_context(&self, s: &Situation, a: &Analysis) -> OfferContext {
@@ -202,9 +344,24 @@ impl Agent {
         f
     }
 
-    fn grounding<'a>(&'a self, s: &'a Situation, lang: Lang, facts: Vec<String>) -> Grounding<'a> {
+    fn grounding<'a>(
+        &'a self,
+        s: &'a Situation,
+        lang: Lang,
+        facts: Vec<String>,
+        system_prompt: Option<&'a str>,
+        chosen_offer: Option<&str>,
+    ) -> Grounding<'a> {
         let mut internal = self.config.internal_terms.clone();
         internal.extend(self.config.catalogue.offers.iter().map(|o| o.id.clone()));
+        let other_offers = self
+            .config
+            .catalogue
+            .offers
+            .iter()
+            .filter(|o| Some(o.id.as_str()) != chosen_offer)
+            .flat_map(|o| [o.title_ru.clone(), o.title_en.clone()])
+            .collect();
         Grounding {
             lang,
             facts,
@@ -213,7 +370,8 @@ impl Agent {
             customer_email: s.email.clone(),
             allowed_domains: &self.config.allowed_domains,
             internal_terms: internal,
-            system_prompt: None,
+            system_prompt,
+            other_offers,
             max_discount_pct: self.config.catalogue.max_discount_pct(),
         }
     }
@@ -228,58 +386,6 @@ impl Agent {
                 "Hello! We have passed your message to a colleague who will get back to you shortly.\n\nThe team of {}",
                 self.config.shop_name
             ),
-        }
-    }
-
-    fn route(
-        &self,
-        a: &Analysis,
-        e: &Evidence,
-        offer: &OfferDecision,
-        violations: &[Violation],
-        producer: &str,
-    ) -> Route {
-        let mut why = Vec::new();
-        if a.legal_threat {
-            why.push("mentions legal action or a regulator".to_owned());
-        }
-        if a.anger {
-            why.push("the customer sounds angry".to_owned());
-        }
-        if a.confidence < self.config.min_confidence {
-            why.push(format!("low analysis confidence ({:.2})", a.confidence));
-        }
-        if !e.answerable && matches!(a.intent(), Intent::Question | Intent::BuyingSignal) {
-            why.push("the knowledge base has no grounded answer".to_owned());
-        }
-        if a.intent() == Intent::CancelIntent {
-            why.push("a cancellation must be carried out by a person".to_owned());
-        }
-        if a.intent() == Intent::Complaint {
-            why.push("a complaint needs a person to check what happened".to_owned());
-        }
-        if offer.offer.as_ref().is_some_and(|o| o.needs_confirmation) {
-            why.push("the offer needs a confirmed incident".to_owned());
-        }
-        if !violations.is_empty() {
-            why.push(format!(
-                "the draft broke policy ({}) and was replaced",
-                violations
-                    .iter()
-                    .map(|v| v.rule)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let faq = a.intent() == Intent::Question
-            && e.answerable
-            && offer.offer.is_none()
-            && producer != "handover"
-            && a.confidence >= self.config.auto_send_min_confidence
-            && e.confidence >= self.config.auto_send_min_confidence;
-        Route {
-            auto_send: self.config.auto_send_faq && faq && why.is_empty(),
-            manager_reasons: why,
         }
     }
 }

@@ -55,3 +55,56 @@ pub const ADDRESSES: &[&str] = &[
     r"\bдом \d",
     r"\b(street|st\.|apt|apartment|avenue|ave\.) ?\d",
 ];
+
+/// A draft talks about the customer in front of it, never about someone
+/// else's orders, address or contact data (whoever asks for them).
+pub const THIRD_PARTY: &[&str] = &[
+    r"\b(she|he) (has |had )?(ordered|bought|purchased|paid|lives|is subscribed|subscribed)\b",
+    r"\b(her|his) (last )?(orders?|address|phone|email|card|passport|subscription|delivery|deliveries)\b",
+    r"\byour (wife|husband|partner|neighbou?r|friend|colleague|son|daughter|mother|father)('s)? (orders?|address|phone|email|ordered|bought|is subscribed)\b",
+    r"\b(его|её|ее) (заказ|адрес|телефон|почт|паспорт|карт|подписк|доставк)",
+    r"\b(он|она) (заказывал|заказала|заказал|покупал|купил|оплатил|живёт|живет|проживает|подписан)",
+    r"\bпаспорт[а-яё]* [^.!?]{0,20}\d",
+    r"\bpassport [^.!?]{0,20}\d",
+];
+
+/// Numbers written as words, with the figure they stand for: a count or a
+/// share spelled out must be grounded like its digits ("five free packs",
+/// "half price", "пять пачек"). "One" is free, as 1 is.
+pub const NUMBER_WORDS: &[(&str, &str)] = &[
+    ("two", "2"),
+    ("three", "3"),
+    ("four", "4"),
+    ("five", "5"),
+    ("six", "6"),
+    ("seven", "7"),
+    ("eight", "8"),
+    ("nine", "9"),
+    ("ten", "10"),
+    ("eleven", "11"),
+    ("twelve", "12"),
+    ("twenty", "20"),
+    ("thirty", "30"),
+    ("forty", "40"),
+    ("fifty", "50"),
+    ("sixty", "60"),
+    ("seventy", "70"),
+    ("eighty", "80"),
+    ("ninety", "90"),
+    ("hundred", "100"),
+    ("half", "50"),
+    ("дв[ае]|двух|двум", "2"),
+    ("три|трёх|трех|трём", "3"),
+    ("четыре|четырёх|четырех", "4"),
+    ("пять|пяти", "5"),
+    ("шесть|шести", "6"),
+    ("семь|семи", "7"),
+    ("восемь|восьми", "8"),
+    ("девять|девяти", "9"),
+    ("десять|десяти", "10"),
+    ("двадцать|двадцати", "20"),
+    ("тридцать|тридцати", "30"),
+    ("пятьдесят|пятидесяти", "50"),
+    ("сто", "100"),
+    ("половин[а-яё]*|полцены", "50"),
+];

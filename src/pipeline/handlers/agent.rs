@@ -54,6 +54,16 @@ impl JobHandler for AgentHandler {
                 .inc();
             tracing::warn!(rule = v.rule, message_id = %id, "draft broke policy");
         }
+        for e in reply.llm.iter().flat_map(|l| l.errors.iter()) {
+            let (step, kind) = e.split_once(": ").unwrap_or(("llm", e.as_str()));
+            self.metrics
+                .llm_failures
+                .get_or_create(&OutcomeLabels {
+                    kind: step.to_owned(),
+                    outcome: kind.to_owned(),
+                })
+                .inc();
+        }
         let route = if reply.route.auto_send {
             "auto_send"
         } else {
