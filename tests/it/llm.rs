@@ -249,7 +249,9 @@ async fn the_agent_drafts_with_a_good_model_and_records_prompt_versions() {
             .unwrap()
             .starts_with("draft-1@")
     );
-    assert_eq!(meta["analysis"]["source"], "llm");
+    // The LLM leads; the local analyser (on by default) cross-checks.
+    let source = meta["analysis"]["source"].as_str().unwrap_or_default();
+    assert!(source.starts_with("llm"), "{source}");
     assert!(
         meta["analysis"]["prompt_version"]
             .as_str()
