@@ -172,7 +172,10 @@ async fn hybrid_retrieval_holds_its_current_figures_on_the_shared_eval_corpus() 
     assert!(f("recall@10") >= 0.93, "{}", retrieval::render(&r));
     assert!(f("mrr@10") >= 0.65, "{}", retrieval::render(&r));
     assert!(
-        r["answerable_wrongly_declined"].as_u64().unwrap_or(u64::MAX) <= 2,
+        r["answerable_wrongly_declined"]
+            .as_u64()
+            .unwrap_or(u64::MAX)
+            <= 2,
         "{}",
         retrieval::render(&r)
     );
