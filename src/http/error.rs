@@ -26,7 +26,8 @@ pub enum ApiError {
         title: &'static str,
         detail: String,
         errors: Vec<FieldError>,
-        extra: Option<Value>,
+        /// Boxed: keeps every `Result<_, ApiError>` small.
+        extra: Option<Box<Value>>,
     },
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -153,7 +154,9 @@ impl IntoResponse for ApiError {
                     "errors".into(),
                     serde_json::to_value(errors).unwrap_or(Value::Null),
                 );
-                if let Some(Value::Object(x)) = extra {
+                if let Some(x) = extra
+                    && let Value::Object(x) = *x
+                {
                     m.extend(x);
                 }
                 Some(Value::Object(m))

@@ -90,7 +90,7 @@ fn single_response(outcome: ItemOutcome, replayed: bool) -> Response {
 fn batch_response(outcomes: Vec<ItemOutcome>, replayed: bool) -> Response {
     let body = BatchResponse::from_outcomes(outcomes);
     if body.rejected > 0 && body.rejected == body.results.len() {
-        let extra = serde_json::to_value(&body).ok();
+        let extra = serde_json::to_value(&body).ok().map(Box::new);
         let mut resp = ApiError::Invalid {
             title: "Invalid input",
             detail: format!("all {} items were rejected; see results", body.rejected),
