@@ -37,7 +37,7 @@ fn fits(c: &mut Criterion) {
 
 fn large(c: &mut Criterion) {
     let truth = BgNbd::new(0.243, 4.414, 0.793, 2.426).expect("valid");
-    let n = 1_000_000;
+    let n: u64 = 1_000_000;
     let ages: Vec<f64> = (0..n)
         .map(|i| 27.0 + 12.0 * ((i * 7919) % n) as f64 / n as f64)
         .collect();
