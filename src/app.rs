@@ -387,7 +387,14 @@ impl ApplicationBuilder {
         let channels = self
             .channels
             .unwrap_or_else(|| channels(&settings, &self.data_dir));
-        let agent = Arc::new(agent(&settings)?);
+        let mut agent = agent(&settings)?;
+        // Grounding needs the embedding model; without it the agent still
+        // runs, and every answer goes to a manager as ungrounded.
+        match grounder(&settings, &self.data_dir).await {
+            Ok(g) => agent.grounder = Some(g),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "no knowledge-base grounding"),
+        }
+        let agent = Arc::new(agent);
         let handlers = Arc::new(handlers(
             &settings,
             &store,

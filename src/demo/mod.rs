@@ -80,6 +80,19 @@ pub async fn run(
             data_dir.display()
         );
     }
+    // The knowledge base, so `kb search` and the agent answer at once
+    // (only changed chunks are embedded on later starts).
+    match app::knowledge_base(&settings, data_dir).await {
+        Ok(kb) => {
+            let docs = crate::knowledge::load_dir(&settings.kb.dir)?;
+            let r = kb.ingest(&docs, &|_, _| {}).await?;
+            println!(
+                "knowledge base: {} documents, {} chunks ({} embedded now)",
+                r.documents, r.chunks, r.added
+            );
+        }
+        Err(e) => println!("knowledge base not indexed: {e:#}"),
+    }
     if seed_only {
         return Ok(ExitCode::SUCCESS);
     }
