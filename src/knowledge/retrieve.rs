@@ -249,9 +249,27 @@ mod tests {
     fn rrf_rewards_agreement_and_weights_shift_the_order() {
         let d = hits(&[1, 2, 3]);
         let s = hits(&[4, 2, 3]);
-        let even = fuse(&d, &s, Fusion::Rrf { k: 60.0, dense_weight: 0.5 });
-        assert_eq!(even[0].0.id, Uuid::from_u128(2), "in both lists near the top");
-        let dense = fuse(&d, &s, Fusion::Rrf { k: 1.0, dense_weight: 0.9 });
+        let even = fuse(
+            &d,
+            &s,
+            Fusion::Rrf {
+                k: 60.0,
+                dense_weight: 0.5,
+            },
+        );
+        assert_eq!(
+            even[0].0.id,
+            Uuid::from_u128(2),
+            "in both lists near the top"
+        );
+        let dense = fuse(
+            &d,
+            &s,
+            Fusion::Rrf {
+                k: 1.0,
+                dense_weight: 0.9,
+            },
+        );
         assert_eq!(dense[0].0.id, Uuid::from_u128(1));
         let sparse = fuse(&d, &s, Fusion::Scores { dense_weight: 0.1 });
         assert_eq!(sparse[0].0.id, Uuid::from_u128(4));
