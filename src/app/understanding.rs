@@ -1,0 +1,158 @@
+//! The agent's parts from settings: embedder, knowledge base, grounder,
+//! local analyser, LLM, and the agent itself.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::{EmbedBackend, Settings};
+use crate::llm::{OpenAiLlm, OpenAiOptions};
+use crate::pipeline::agent::{Agent, AgentConfig, LlmTuning};
+use crate::pipeline::offers::OfferPolicy;
+use crate::pipeline::ports::{Embedder, Llm};
+
+use super::components::catalogue;
+
+/// The configured embedder. Blocking when local: the first call per
+/// process checks and maps the model file (call from a blocking context or
+/// at startup).
+pub fn embedder(settings: &Settings) -> anyhow::Result<Arc<dyn Embedder>> {
+    let e = &settings.embed;
+    Ok(match e.backend {
+        EmbedBackend::Local => Arc::new(crate::embed::LocalE5::load(
+            &e.model_dir,
+            crate::embed::LocalOptions {
+                batch: e.batch,
+                query_cache: e.query_cache,
+            },
+        )?),
+        EmbedBackend::Openai => Arc::new(crate::embed::OpenAiEmbedder::new(
+            crate::embed::OpenAiOptions {
+                base_url: e.openai_base_url.clone(),
+                api_key: e.openai_api_key.expose().to_owned(),
+                model: e.openai_model.clone(),
+                dim: e.openai_dim,
+                query_prefix: e.openai_query_prefix.clone(),
+                passage_prefix: e.openai_passage_prefix.clone(),
+                batch: e.batch,
+            },
+        )?),
+    })
+}
+
+/// The knowledge base under `<data dir>/vector` with the configured
+/// embedder (loaded on the blocking pool).
+pub async fn knowledge_base(
+    settings: &Settings,
+    data_dir: &Path,
+) -> anyhow::Result<crate::knowledge::KnowledgeBase> {
+    let index = Arc::new(crate::vector::EdgeIndex::open(&data_dir.join("vector"))?);
+    let s = settings.clone();
+    let embedder = tokio::task::spawn_blocking(move || embedder(&s))
+        .await
+        .context("loading the embedder")??;
+    let k = &settings.kb;
+    Ok(
+        crate::knowledge::KnowledgeBase::new(index, Some(embedder), &k.collection).with_chunking(
+            crate::knowledge::ChunkParams {
+                target_tokens: k.target_tokens,
+                max_tokens: k.max_tokens,
+                overlap_tokens: k.overlap_tokens,
+            },
+        ),
+    )
+}
+
+/// Retrieval options from `[kb]`.
+pub fn search_options(settings: &Settings) -> crate::knowledge::retrieve::SearchOptions {
+    let k = &settings.kb;
+    crate::knowledge::retrieve::SearchOptions {
+        fusion: crate::knowledge::retrieve::Fusion::Rrf {
+            k: k.rrf_k,
+            dense_weight: k.dense_weight,
+        },
+        candidates: k.candidates,
+        min_dense: k.min_dense,
+        min_coverage: k.min_coverage,
+        ..Default::default()
+    }
+}
+
+/// The agent's grounder: the knowledge base in the data dir.
+pub async fn grounder(
+    settings: &Settings,
+    data_dir: &Path,
+) -> anyhow::Result<Arc<dyn crate::pipeline::grounding::Grounder>> {
+    Ok(Arc::new(crate::knowledge::KbGrounder {
+        kb: knowledge_base(settings, data_dir).await?,
+        options: search_options(settings),
+        passages: 3,
+    }))
+}
+
+/// The local analyser from settings (it loads the embedder and trains or
+/// loads its model on first use), or none when disabled.
+pub fn local_analyser(settings: &Settings) -> Option<Arc<crate::analyser::LocalAnalyser>> {
+    let a = &settings.analyser;
+    if !a.enabled {
+        return None;
+    }
+    let s = settings.clone();
+    let factory: crate::analyser::EmbedderFactory = Arc::new(move || embedder(&s));
+    Some(Arc::new(crate::analyser::LocalAnalyser::new(
+        factory,
+        &a.training,
+        &a.cache_dir,
+    )))
+}
+
+/// The LLM from `[llm]`: none when `base_url` is empty.
+pub fn llm(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Llm>>> {
+    let l = &settings.llm;
+    if l.base_url.trim().is_empty() {
+        return Ok(None);
+    }
+    let llm = OpenAiLlm::new(OpenAiOptions {
+        base_url: l.base_url.trim().to_owned(),
+        api_key: secrecy::SecretString::from(l.api_key.expose().to_owned()),
+        model: l.model.clone(),
+        timeout: Duration::from_secs_f64(l.timeout_secs),
+        max_retries: l.max_retries,
+        max_retry_after: Duration::from_secs_f64(l.max_retry_after_secs),
+        backoff_base: Duration::from_millis(250),
+    })
+    .context("configuring the LLM ([llm])")?;
+    tracing::info!(model = %llm.describe(), "LLM configured");
+    Ok(Some(Arc::new(llm)))
+}
+
+/// The agent from settings and the available understanding parts.
+pub fn agent(settings: &Settings) -> anyhow::Result<Agent> {
+    let a = &settings.agent;
+    Ok(Agent {
+        classifier: local_analyser(settings)
+            .map(|a| a as Arc<dyn crate::pipeline::analysis::MessageClassifier>),
+        grounder: None,
+        llm: llm(settings)?,
+        config: AgentConfig {
+            shop_name: a.shop_name.clone(),
+            allowed_domains: a.allowed_domains.clone(),
+            auto_send_faq: a.auto_send_faq,
+            auto_send_min_confidence: a.auto_send_min_confidence,
+            min_confidence: a.min_confidence,
+            offer_policy: OfferPolicy {
+                budget_share: a.offer_budget_share,
+                holdout_pct: a.offer_holdout_pct,
+                experiment: a.offer_experiment.clone(),
+            },
+            catalogue: Arc::new(catalogue(settings)?),
+            internal_terms: Vec::new(),
+            llm: LlmTuning {
+                temperature: settings.llm.temperature,
+                max_tokens: settings.llm.max_tokens,
+            },
+        },
+    })
+}
