@@ -8,7 +8,7 @@ use rand::RngExt;
 
 use crate::domain::{DomainError, JobId, Timestamp};
 
-/// Every kind of queued work. Handlers register per kind in `app.rs`.
+/// Every kind of queued work. Handlers register per kind in `app::handlers`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobKind {
     /// Recompute a customer's value figures after an order, refund or

@@ -41,7 +41,7 @@ pub trait JobHandler: Send + Sync + 'static {
     async fn handle(&self, job: &Job) -> Result<(), JobError>;
 }
 
-/// Handlers by kind, registered in one place (`app.rs`).
+/// Handlers by kind, registered in one place (`app::handlers`).
 #[derive(Default, Clone)]
 pub struct Handlers(HashMap<JobKind, Arc<dyn JobHandler>>);
 
