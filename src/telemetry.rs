@@ -9,8 +9,14 @@ use crate::config::{LogFormat, TelemetrySettings};
 /// Installs the global subscriber. `RUST_LOG` overrides the configured level.
 /// Safe to call more than once (later calls are ignored), which tests need.
 pub fn init(settings: &TelemetrySettings) {
-    let filter = EnvFilter::try_from_default_env()
+    let mut filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{},sqlx=warn,hyper=warn", settings.level)));
+    // qdrant-edge warns on every shard open that Qdrant's server-wide
+    // feature flags were never set (an embedded shard has none); its
+    // defaults are what we want, so the line is noise.
+    if let Ok(quiet) = "qdrant_edge::common::flags=error".parse() {
+        filter = filter.add_directive(quiet);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

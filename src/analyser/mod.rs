@@ -6,6 +6,7 @@ mod data;
 mod features;
 mod local;
 mod model;
+mod model_file;
 mod softmax;
 
 pub use data::{LabelledMessage, parse_messages, read_messages};

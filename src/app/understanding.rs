@@ -1,11 +1,13 @@
 //! The agent's parts from settings: embedder, knowledge base, grounder,
 //! local analyser, LLM, and the agent itself.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Weak};
 use std::time::Duration;
 
 use anyhow::Context;
+use parking_lot::Mutex;
 
 use crate::config::{EmbedBackend, Settings};
 use crate::llm::{OpenAiLlm, OpenAiOptions};
@@ -15,10 +17,47 @@ use crate::pipeline::ports::{Embedder, Llm};
 
 use super::components::catalogue;
 
-/// The configured embedder. Blocking when local: the first call per
-/// process checks and maps the model file (call from a blocking context or
-/// at startup).
+/// Embedders alive in this process, by configuration: the analyser, the
+/// knowledge base and customer history share one model (one mapped weights
+/// file, one query cache, so a message is embedded once, not per reader).
+type Shared = HashMap<String, Weak<dyn Embedder>>;
+static SHARED: LazyLock<Mutex<Shared>> = LazyLock::new(Default::default);
+
+fn shared_key(e: &crate::config::EmbedSettings) -> String {
+    use sha2::Digest;
+    let key = hex::encode(sha2::Sha256::digest(e.openai_api_key.expose().as_bytes()));
+    format!(
+        "{:?}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
+        e.backend,
+        e.model_dir.display(),
+        e.batch,
+        e.query_cache,
+        e.openai_base_url,
+        key,
+        e.openai_model,
+        e.openai_dim,
+        e.openai_query_prefix,
+        e.openai_passage_prefix
+    )
+}
+
+/// The configured embedder, shared with every other user of the same
+/// `[embed]` settings in this process. Blocking when local: the first call
+/// checks and maps the model file (call from a blocking context or at
+/// startup).
 pub fn embedder(settings: &Settings) -> anyhow::Result<Arc<dyn Embedder>> {
+    let key = shared_key(&settings.embed);
+    let mut shared = SHARED.lock();
+    if let Some(e) = shared.get(&key).and_then(Weak::upgrade) {
+        return Ok(e);
+    }
+    let e = new_embedder(settings)?;
+    shared.retain(|_, w| w.strong_count() > 0);
+    shared.insert(key, Arc::downgrade(&e));
+    Ok(e)
+}
+
+fn new_embedder(settings: &Settings) -> anyhow::Result<Arc<dyn Embedder>> {
     let e = &settings.embed;
     Ok(match e.backend {
         EmbedBackend::Local => Arc::new(crate::embed::LocalE5::load(

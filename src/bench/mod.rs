@@ -1,6 +1,7 @@
 //! `holdfast bench …`: measurements that print figures and the machine they
 //! ran on. Never asserted on in tests.
 
+pub mod agent;
 pub mod clv;
 pub mod embed;
 pub mod ingest;

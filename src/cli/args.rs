@@ -313,6 +313,22 @@ pub enum BenchCommand {
     Retrieval(BenchRetrievalArgs),
     /// Sentences per second of the local e5 embedder (one core, all cores).
     Embed(BenchEmbedArgs),
+    /// The non-LLM agent path per message: embed, retrieve, classify,
+    /// choose an offer, template draft, policy check.
+    Agent(BenchAgentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchAgentArgs {
+    /// Messages to answer (JSON lines with a `text` field).
+    #[arg(long, default_value = "training/messages.jsonl")]
+    pub messages: PathBuf,
+    /// Knowledge base indexed for grounding.
+    #[arg(long, default_value = "knowledge")]
+    pub kb: PathBuf,
+    /// Messages timed (after 5 warm-up ones).
+    #[arg(long, default_value_t = 300)]
+    pub n: usize,
 }
 
 #[derive(Debug, Args)]

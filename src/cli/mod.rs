@@ -149,6 +149,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             crate::bench::embed::run(&a)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench(BenchCommand::Agent(a)) => {
+            crate::bench::agent::run(&settings, &a).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Ingest(a)) => {
             crate::bench::ingest::run(settings, a).await?;
             Ok(ExitCode::SUCCESS)

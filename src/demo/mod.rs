@@ -96,6 +96,15 @@ pub async fn run(
     if seed_only {
         return Ok(ExitCode::SUCCESS);
     }
+    let llm = if settings.llm.base_url.trim().is_empty() {
+        "no LLM configured: the local analyser and template drafts answer".to_owned()
+    } else {
+        format!(
+            "LLM {} at {}",
+            settings.llm.model,
+            settings.llm.base_url.trim()
+        )
+    };
     let app = Application::builder(settings, data_dir)
         .store(store)
         .build()
@@ -103,7 +112,7 @@ pub async fn run(
     let base = format!("http://{}", app.addr());
     println!();
     println!(
-        "Holdfast demo is running (SQLite in {}; no LLM configured)",
+        "Holdfast demo is running (SQLite in {}; {llm})",
         data_dir.display()
     );
     println!("  health:    {base}/healthz   ready: {base}/readyz   metrics: {base}/metrics");
@@ -114,6 +123,7 @@ pub async fn run(
     println!(
         "             curl -H 'Authorization: Bearer {token}' '{base}/api/v1/customers/lookup?kind=external_id&value=P001'"
     );
+    println!("  drafts:    curl -H 'Authorization: Bearer {token}' '{base}/api/v1/drafts'");
     println!(
         "  outgoing replies are written to {}",
         data_dir.join("outbox-dev.jsonl").display()

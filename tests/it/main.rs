@@ -24,6 +24,7 @@ mod classify;
 mod cli;
 mod clv;
 mod crash;
+mod demo;
 mod embed;
 mod import;
 mod ingest;
