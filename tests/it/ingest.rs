@@ -180,7 +180,7 @@ async fn nul_characters_are_refused_by_name(db: Db) {
     let p = problem(
         app.post(
             "/api/v1/messages",
-            &json!({"channel":"web","customer":{"id":"C1"},"text":"hi\u{0}"}),
+            &json!({"channel":"widget","customer":{"id":"C1"},"text":"hi\u{0}"}),
         )
         .await,
         422,

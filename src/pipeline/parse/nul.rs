@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn messages_and_profiles_refuse_nul_too() {
         let m = RawMessage {
-            channel: "web".into(),
+            channel: "widget".into(),
             customer: RawIdentity {
                 external_id: Some("C1".into()),
                 ..Default::default()
