@@ -42,8 +42,8 @@ impl PgStore {
             .connect(url)
             .await
             .context("connecting to PostgreSQL (store.postgres_url)")?;
-        // Enough for the ingest lanes; more are opened when needed and
-        // closed after use.
+        // As many as the default ingest lanes; more lanes open more
+        // connections, closed after use.
         let ingest = ingest_conns::IngestConnections::new(pool.connect_options(), 8);
         Ok(PgStore { pool, ingest })
     }
