@@ -9,6 +9,8 @@ use crate::domain::{
 
 use super::records::FieldError;
 
+mod nul;
+
 /// What the operator configured about input.
 #[derive(Debug, Clone)]
 pub struct IngestPolicy {
@@ -102,6 +104,14 @@ pub fn event(
     policy: &IngestPolicy,
     now: Timestamp,
 ) -> Result<NewEvent, Vec<FieldError>> {
+    nul::event(&raw).merge(event_fields(raw, policy, now))
+}
+
+fn event_fields(
+    raw: RawEvent,
+    policy: &IngestPolicy,
+    now: Timestamp,
+) -> Result<NewEvent, Vec<FieldError>> {
     let mut errs = Errors(Vec::new());
     let source_id = present(&raw.event_id).and_then(|s| errs.take(SourceEventId::parse(s)));
     let customer = identity(&raw.customer, policy, &mut errs);
@@ -162,6 +172,14 @@ pub fn message(
     policy: &IngestPolicy,
     now: Timestamp,
 ) -> Result<NewMessage, Vec<FieldError>> {
+    nul::message(&raw).merge(message_fields(raw, policy, now))
+}
+
+fn message_fields(
+    raw: RawMessage,
+    policy: &IngestPolicy,
+    now: Timestamp,
+) -> Result<NewMessage, Vec<FieldError>> {
     let mut errs = Errors(Vec::new());
     let channel = errs.take(ChannelKind::parse(&raw.channel));
     let customer = identity(&raw.customer, policy, &mut errs);
@@ -216,6 +234,14 @@ pub fn spend(
     policy: &IngestPolicy,
     source: &str,
 ) -> Result<crate::pipeline::views::SpendRow, Vec<FieldError>> {
+    nul::spend(&raw).merge(spend_fields(raw, policy, source))
+}
+
+fn spend_fields(
+    raw: RawSpend,
+    policy: &IngestPolicy,
+    source: &str,
+) -> Result<crate::pipeline::views::SpendRow, Vec<FieldError>> {
     let mut errs = Errors(Vec::new());
     let channel = raw.channel.trim().to_ascii_lowercase();
     if channel.is_empty() || channel.len() > 64 {
@@ -262,6 +288,10 @@ pub fn spend(
 }
 
 pub fn profile(raw: RawProfile, policy: &IngestPolicy) -> Result<NewProfile, Vec<FieldError>> {
+    nul::profile(&raw).merge(profile_fields(raw, policy))
+}
+
+fn profile_fields(raw: RawProfile, policy: &IngestPolicy) -> Result<NewProfile, Vec<FieldError>> {
     let mut errs = Errors(Vec::new());
     let customer = identity(&raw.customer, policy, &mut errs);
     if !errs.0.is_empty() {

@@ -156,6 +156,68 @@ async fn batches_report_each_item(db: Db) {
 }
 on_both!(batches_report_each_item, batches_report_each_item);
 
+/// PostgreSQL cannot store U+0000, so neither store takes it: the same
+/// 422 naming the field on both, and a CSV row with it is rejected by line.
+async fn nul_characters_are_refused_by_name(db: Db) {
+    let app = spawn_app(db).await;
+    let mut e = event("N1", "C1", "page_view", None);
+    e["properties"] = json!({ "page": "/ok", "meta": { "tags": ["a", "b\u{0}"] } });
+    let p = problem(app.post("/api/v1/events", &e).await, 422).await;
+    assert_eq!(p["errors"][0]["field"], "properties.meta.tags[1]", "{p}");
+    assert_eq!(p["errors"].as_array().map(Vec::len), Some(1), "{p}");
+    // In a batch only the item with the NUL is rejected.
+    let mut bad = event("N2", "C1", "login", None);
+    bad["channel"] = json!("web\u{0}");
+    let batch = json!({ "events": [event("N3", "C1", "login", None), bad] });
+    let r = app.post("/api/v1/events", &batch).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["results"][0]["status"], "stored");
+    assert_eq!(
+        body["results"][1]["errors"][0]["field"], "channel",
+        "{body}"
+    );
+    let p = problem(
+        app.post(
+            "/api/v1/messages",
+            &json!({"channel":"widget","customer":{"id":"C1"},"text":"hi\u{0}"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "text", "{p}");
+    // A CSV row with a NUL is rejected with its line; the others import.
+    let csv = "event_id,customer_id,kind,occurred_at\n\
+               N4,C1,login,2026-05-01T10:00:00Z\n\
+               N5,C\u{0}2,login,2026-05-01T10:00:00Z\n";
+    let report = holdfast::pipeline::import::import_events(
+        &app.store,
+        &holdfast::pipeline::parse::IngestPolicy::default(),
+        3,
+        std::io::Cursor::new(csv),
+        &holdfast::pipeline::import::ImportOptions::default(),
+        &|_| {},
+    )
+    .await
+    .expect("import runs");
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert_eq!(report.errors[0].line, 3);
+    assert!(
+        report.errors[0]
+            .error
+            .contains("customer_id: contains a NUL"),
+        "{:?}",
+        report.errors
+    );
+    assert_eq!(app.store.count_events().await.unwrap(), 2);
+    app.stop().await;
+}
+on_both!(
+    nul_characters_are_refused_by_name,
+    nul_characters_are_refused_by_name
+);
+
 async fn idempotency_keys_replay_or_refuse(db: Db) {
     let app = spawn_app(db).await;
     // No event_id: only the key protects this request from double effects.

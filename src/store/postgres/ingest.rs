@@ -5,11 +5,12 @@
 //! race with another transaction (unique key) is rolled back and run again.
 
 use anyhow::Context;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::domain::{ConflictReason, Match, NewProfile, Timestamp};
 use crate::pipeline::records::{IngestRequest, IngestResult, ProfileOutcome};
 
+use super::ingest_conns::IngestConnections;
 use super::rows::is_retryable;
 use super::{bulk, identity, records};
 
@@ -36,26 +37,18 @@ async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgre
 /// but the others are committed all the same.
 pub async fn batch(
     pool: &PgPool,
+    conns: &IngestConnections,
     requests: Vec<IngestRequest>,
 ) -> anyhow::Result<Vec<anyhow::Result<IngestResult>>> {
     if bulk::eligible(&requests) {
         for attempt in 1..=ATTEMPTS {
-            let mut tx = pool
-                .begin_with(BEGIN_SHARED)
+            let mut conn = conns
+                .take()
                 .await
-                .context("beginning an ingest batch")?;
-            let now = Timestamp::now().unix_micros();
-            let outcome = match bulk::run(&mut tx, &requests, now).await {
-                Ok(results) => tx
-                    .commit()
-                    .await
-                    .map(|()| results)
-                    .map_err(anyhow::Error::from),
-                Err(e) => {
-                    tx.rollback().await.ok();
-                    Err(e)
-                }
-            };
+                .context("connecting for an ingest batch")?;
+            let outcome = bulk_once(&mut conn, &requests).await;
+            let healthy = outcome.as_ref().err().is_none_or(answered_by_database);
+            conns.give_back(conn, healthy);
             match outcome {
                 Ok(results) => return Ok(results.into_iter().map(Ok).collect()),
                 // Lost a race with another batch, which has committed or
@@ -71,6 +64,39 @@ pub async fn batch(
         }
     }
     rows(pool, requests).await
+}
+
+/// One run of the bulk path in its own transaction; acknowledged only
+/// after COMMIT returned (`synchronous_commit` as configured: on).
+async fn bulk_once(
+    conn: &mut PgConnection,
+    requests: &[IngestRequest],
+) -> anyhow::Result<Vec<IngestResult>> {
+    let mut tx = conn
+        .begin_with(BEGIN_SHARED)
+        .await
+        .context("beginning an ingest batch")?;
+    let now = Timestamp::now().unix_micros();
+    match bulk::run(&mut tx, requests, now).await {
+        Ok(results) => {
+            tx.commit().await.context("committing an ingest batch")?;
+            Ok(results)
+        }
+        Err(e) => match tx.rollback().await {
+            Ok(()) => Err(e),
+            Err(r) => Err(anyhow::Error::from(r).context(format!("rolling back after: {e:#}"))),
+        },
+    }
+}
+
+/// Whether an error was the database's answer to SQL (or ours), leaving
+/// the connection usable; IO and protocol errors leave it in doubt.
+fn answered_by_database(e: &anyhow::Error) -> bool {
+    e.chain().all(|cause| {
+        cause
+            .downcast_ref::<sqlx::Error>()
+            .is_none_or(|se| matches!(se, sqlx::Error::Database(_)))
+    })
 }
 
 /// Why a row-by-row run stopped early.

@@ -10,6 +10,7 @@ mod customers;
 mod drafts;
 mod identity;
 mod ingest;
+mod ingest_conns;
 mod merge;
 mod outbox;
 mod queue;
@@ -29,6 +30,7 @@ use sqlx::postgres::PgPoolOptions;
 
 pub struct PgStore {
     pool: PgPool,
+    ingest: ingest_conns::IngestConnections,
 }
 
 impl PgStore {
@@ -40,11 +42,15 @@ impl PgStore {
             .connect(url)
             .await
             .context("connecting to PostgreSQL (store.postgres_url)")?;
-        Ok(PgStore { pool })
+        // As many as the default ingest lanes; more lanes open more
+        // connections, closed after use.
+        let ingest = ingest_conns::IngestConnections::new(pool.connect_options(), 8);
+        Ok(PgStore { pool, ingest })
     }
 
     /// Closes every connection (waits for the ones in use).
     pub async fn close(&self) {
+        self.ingest.close().await;
         self.pool.close().await;
     }
 }

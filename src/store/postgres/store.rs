@@ -136,7 +136,7 @@ impl Store for PgStore {
     }
 
     async fn ingest(&self, requests: Vec<IngestRequest>) -> StoreResult<Vec<IngestResult>> {
-        first_error(ingest::batch(&self.pool, requests).await?)
+        first_error(ingest::batch(&self.pool, &self.ingest, requests).await?)
     }
 
     async fn upsert_profiles(
