@@ -434,7 +434,6 @@ pub struct EvalRetrievalArgs {
     pub json: bool,
 }
 
-
 #[derive(Debug, Args)]
 pub struct BenchRetrievalArgs {
     /// Chunks in the synthetic index.

@@ -123,10 +123,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             let embedder = match o.mode {
                 crate::knowledge::retrieve::Mode::Bm25 => None,
                 _ => Some(match &a.cache {
-                    Some(dir) => Arc::new(crate::embed::DiskCache::new(
-                        app::embedder(&settings)?,
-                        dir,
-                    )) as Arc<dyn crate::pipeline::ports::Embedder>,
+                    Some(dir) => {
+                        Arc::new(crate::embed::DiskCache::new(app::embedder(&settings)?, dir))
+                            as Arc<dyn crate::pipeline::ports::Embedder>
+                    }
                     None => app::embedder(&settings)?,
                 }),
             };

@@ -135,7 +135,10 @@ mod tests {
             .await
             .unwrap();
         let b = c
-            .embed(EmbedRole::Passage, vec!["abc".into(), "x".into(), "ab".into()])
+            .embed(
+                EmbedRole::Passage,
+                vec!["abc".into(), "x".into(), "ab".into()],
+            )
             .await
             .unwrap();
         assert_eq!(inner.0.load(Ordering::SeqCst), 3, "only \"x\" was new");

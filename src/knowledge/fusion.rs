@@ -189,8 +189,14 @@ pub fn chunk_scores(cands: &[Candidate], qlang: Option<&str>, fusion: Fusion) ->
             let dense: Vec<f64> = cands
                 .iter()
                 .filter_map(|c| {
-                    c.dense
-                        .map(|d| f64::from(d) + if foreign(c) { f64::from(cross_lingual) } else { 0.0 })
+                    c.dense.map(|d| {
+                        f64::from(d)
+                            + if foreign(c) {
+                                f64::from(cross_lingual)
+                            } else {
+                                0.0
+                            }
+                    })
                 })
                 .collect();
             // Same-language chunks, a missing BM25 score counting as 0;
@@ -211,10 +217,16 @@ pub fn chunk_scores(cands: &[Candidate], qlang: Option<&str>, fusion: Fusion) ->
             cands
                 .iter()
                 .map(|c| {
-                    let bonus = if foreign(c) { f64::from(cross_lingual) } else { 0.0 };
-                    let d = c.dense.map_or(if dense.is_empty() { dm } else { dmin }, |d| {
-                        f64::from(d) + bonus
-                    });
+                    let bonus = if foreign(c) {
+                        f64::from(cross_lingual)
+                    } else {
+                        0.0
+                    };
+                    let d = c
+                        .dense
+                        .map_or(if dense.is_empty() { dm } else { dmin }, |d| {
+                            f64::from(d) + bonus
+                        });
                     let dz = (d - dm) / ds;
                     if foreign(c) || sparse.is_empty() {
                         dz

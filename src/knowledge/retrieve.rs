@@ -4,13 +4,12 @@
 //! threshold on the best dense similarity, or on BM25 query-term coverage
 //! when there is no dense side).
 
-
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::bm25;
-pub use super::fusion::{Candidate, DocAggregation, Fusion};
 use super::fusion::{self as fz};
+pub use super::fusion::{Candidate, DocAggregation, Fusion};
 use super::index::KnowledgeBase;
 use crate::domain::Lang;
 use crate::pipeline::ports::{EmbedRole, Filter, Hit, Query};
@@ -53,7 +52,7 @@ impl Default for SearchOptions {
             lang: None,
             tags: Vec::new(),
             kind: None,
-            min_dense: 0.84,
+            min_dense: 0.843,
             min_coverage: 0.5,
             doc_aggregation: DocAggregation { second: 0.2 },
         }
@@ -193,8 +192,14 @@ pub fn judge(query: &str, r: &Retrieved, o: &SearchOptions) -> SearchResult {
     let cands = &r.candidates;
     let qlang = fz::query_lang(query);
     let scores: Vec<f64> = match r.mode {
-        Mode::Bm25 => cands.iter().map(|c| c.sparse.map_or(0.0, f64::from)).collect(),
-        Mode::Dense => cands.iter().map(|c| c.dense.map_or(0.0, f64::from)).collect(),
+        Mode::Bm25 => cands
+            .iter()
+            .map(|c| c.sparse.map_or(0.0, f64::from))
+            .collect(),
+        Mode::Dense => cands
+            .iter()
+            .map(|c| c.dense.map_or(0.0, f64::from))
+            .collect(),
         Mode::Hybrid => fz::chunk_scores(cands, qlang, o.fusion),
     };
     let ranked = fz::rank(&scores, cands, o.doc_aggregation);

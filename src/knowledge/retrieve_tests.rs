@@ -43,7 +43,10 @@ fn rrf_rewards_agreement_and_weights_shift_the_order() {
 
 #[test]
 fn query_language_follows_the_majority_script() {
-    assert_eq!(fz::query_lang("Как поставить подписку на паузу?"), Some("ru"));
+    assert_eq!(
+        fz::query_lang("Как поставить подписку на паузу?"),
+        Some("ru")
+    );
     assert_eq!(fz::query_lang("How do I pause my Зерно plan?"), Some("en"));
     assert_eq!(fz::query_lang("Сколько стоит Zerno Express?"), Some("ru"));
     assert_eq!(fz::query_lang("42 ?"), None);
