@@ -74,8 +74,11 @@ pub struct KbSettings {
     pub max_tokens: usize,
     pub overlap_tokens: usize,
     pub candidates: usize,
+    pub fusion: FusionKind,
     pub rrf_k: f32,
     pub dense_weight: f32,
+    pub cross_lingual: f32,
+    pub doc_second: f32,
     pub min_dense: f32,
     pub min_coverage: f32,
     pub history_k: usize,
@@ -107,6 +110,15 @@ pub struct AgentSettings {
     pub offer_budget_share: f64,
     pub offer_holdout_pct: u32,
     pub offer_experiment: String,
+}
+
+/// How the dense and BM25 lists are fused (`[kb] fusion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FusionKind {
+    Zscores,
+    Rrf,
+    Scores,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -108,14 +108,35 @@ pub async fn knowledge_base(
 pub fn search_options(settings: &Settings) -> crate::knowledge::retrieve::SearchOptions {
     let k = &settings.kb;
     crate::knowledge::retrieve::SearchOptions {
-        fusion: crate::knowledge::retrieve::Fusion::Rrf {
-            k: k.rrf_k,
-            dense_weight: k.dense_weight,
-        },
+        fusion: fusion(settings, k.fusion, k.dense_weight),
         candidates: k.candidates,
         min_dense: k.min_dense,
         min_coverage: k.min_coverage,
+        doc_aggregation: crate::knowledge::retrieve::DocAggregation {
+            second: k.doc_second,
+        },
         ..Default::default()
+    }
+}
+
+/// A fusion of `kind` with the `[kb]` constants and this dense weight.
+pub fn fusion(
+    settings: &Settings,
+    kind: crate::config::FusionKind,
+    dense_weight: f32,
+) -> crate::knowledge::retrieve::Fusion {
+    use crate::config::FusionKind;
+    use crate::knowledge::retrieve::Fusion;
+    match kind {
+        FusionKind::Zscores => Fusion::ZScores {
+            dense_weight,
+            cross_lingual: settings.kb.cross_lingual,
+        },
+        FusionKind::Rrf => Fusion::Rrf {
+            k: settings.kb.rrf_k,
+            dense_weight,
+        },
+        FusionKind::Scores => Fusion::Scores { dense_weight },
     }
 }
 

@@ -36,7 +36,7 @@ fn texts(path: &Path, limit: usize) -> anyhow::Result<Vec<String>> {
 /// CPU seconds this process has used (user + system), from /proc; None
 /// where /proc is missing. Reported beside wall time because on a shared
 /// machine wall time mostly measures the neighbours.
-fn cpu_secs() -> Option<f64> {
+pub(super) fn cpu_secs() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name (which may contain spaces) start at 3.
     let rest = &stat[stat.rfind(')')? + 2..];

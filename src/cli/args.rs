@@ -436,20 +436,18 @@ pub struct EvalRetrievalArgs {
     pub k: usize,
     #[arg(long, value_enum, default_value = "hybrid")]
     pub mode: RetrievalMode,
-    /// Fusion for hybrid: weighted reciprocal rank or weighted scores.
-    #[arg(long, value_enum, default_value = "rrf")]
-    pub fusion: FusionArg,
+    /// Fusion for hybrid (default from [kb]).
+    #[arg(long, value_enum)]
+    pub fusion: Option<crate::config::FusionKind>,
     /// Dense share of the fusion weight (default from [kb]).
     #[arg(long)]
     pub dense_weight: Option<f32>,
+    /// Remember embeddings in this folder (keyed by model, role and text
+    /// hash), so repeated runs embed only texts they have not seen.
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FusionArg {
-    Rrf,
-    Scores,
 }
 
 #[derive(Debug, Args)]

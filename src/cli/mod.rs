@@ -8,6 +8,7 @@ mod import;
 pub(crate) mod kb;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 
@@ -118,16 +119,16 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             o.mode = kb::mode(a.mode);
             o.k = a.k;
             let w = a.dense_weight.unwrap_or(settings.kb.dense_weight);
-            o.fusion = match a.fusion {
-                FusionArg::Rrf => crate::knowledge::retrieve::Fusion::Rrf {
-                    k: settings.kb.rrf_k,
-                    dense_weight: w,
-                },
-                FusionArg::Scores => crate::knowledge::retrieve::Fusion::Scores { dense_weight: w },
-            };
+            o.fusion = app::fusion(&settings, a.fusion.unwrap_or(settings.kb.fusion), w);
             let embedder = match o.mode {
                 crate::knowledge::retrieve::Mode::Bm25 => None,
-                _ => Some(app::embedder(&settings)?),
+                _ => Some(match &a.cache {
+                    Some(dir) => {
+                        Arc::new(crate::embed::DiskCache::new(app::embedder(&settings)?, dir))
+                            as Arc<dyn crate::pipeline::ports::Embedder>
+                    }
+                    None => app::embedder(&settings)?,
+                }),
             };
             let report = eval::retrieval::run(&a.kb, &a.questions, embedder, o).await?;
             if a.json {

@@ -1,10 +1,12 @@
 //! Embedders (adapters for `pipeline::ports::Embedder`): the in-process
 //! multilingual-e5-small engine and any OpenAI-compatible endpoint.
 
+mod cache;
 mod engine;
 mod local;
 mod openai;
 
+pub use cache::DiskCache;
 pub use engine::{E5Engine, MODEL_FILE, MODEL_NAME, MODEL_SHA256};
 pub use local::{LocalE5, LocalOptions};
 pub use openai::{OpenAiEmbedder, OpenAiOptions};

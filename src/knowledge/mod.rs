@@ -4,6 +4,7 @@
 pub mod bm25;
 pub mod chunk;
 pub mod doc;
+pub mod fusion;
 pub mod grounder;
 pub mod index;
 pub mod retrieve;

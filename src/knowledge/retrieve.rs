@@ -1,14 +1,15 @@
 //! Hybrid retrieval: dense (e5 `query:` vs `passage:`) and BM25 candidate
-//! lists from the index, fused here by weighted reciprocal rank, plus the
-//! answerability judgement (a calibrated threshold on the best dense
-//! similarity, or on BM25 query-term coverage when there is no dense side).
-
-use std::collections::HashMap;
+//! lists from the index (`retrieve`), then `judge`: fusion (`fusion.rs`),
+//! a document-aware order, and the answerability verdict (a calibrated
+//! threshold on the best dense similarity, or on BM25 query-term coverage
+//! when there is no dense side).
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::bm25;
+use super::fusion::{self as fz};
+pub use super::fusion::{Candidate, DocAggregation, Fusion};
 use super::index::KnowledgeBase;
 use crate::domain::Lang;
 use crate::pipeline::ports::{EmbedRole, Filter, Hit, Query};
@@ -18,15 +19,6 @@ pub enum Mode {
     Bm25,
     Dense,
     Hybrid,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Fusion {
-    /// `w/(k + rank)` summed over the lists; dense weight `dense_weight`,
-    /// BM25 weight `1 - dense_weight`.
-    Rrf { k: f32, dense_weight: f32 },
-    /// Scores scaled to [0, 1] by each list's best, then weighted.
-    Scores { dense_weight: f32 },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,23 +36,25 @@ pub struct SearchOptions {
     pub min_dense: f32,
     /// Share of the query's terms the best chunk must contain (BM25 only).
     pub min_coverage: f32,
+    pub doc_aggregation: DocAggregation,
 }
 
 impl Default for SearchOptions {
     fn default() -> Self {
         Self {
             mode: Mode::Hybrid,
-            fusion: Fusion::Rrf {
-                k: 60.0,
-                dense_weight: 0.5,
+            fusion: Fusion::ZScores {
+                dense_weight: 0.6,
+                cross_lingual: 0.03,
             },
             k: 10,
             candidates: 50,
             lang: None,
             tags: Vec::new(),
             kind: None,
-            min_dense: 0.80,
+            min_dense: 0.843,
             min_coverage: 0.5,
+            doc_aggregation: DocAggregation { second: 0.2 },
         }
     }
 }
@@ -83,7 +77,8 @@ pub struct SearchResult {
     pub answerable: bool,
     /// In [0, 1]: how far the evidence clears the threshold.
     pub confidence: f64,
-    /// Best dense cosine, when dense retrieval ran.
+    /// Best dense cosine (a chunk in another language than the question's
+    /// with the fusion's cross-lingual bonus), when dense retrieval ran.
     pub top_dense: Option<f32>,
 }
 
@@ -120,31 +115,6 @@ fn to_hit(h: &Hit, score: f64) -> ChunkHit {
     }
 }
 
-/// Weighted fusion of two best-first lists.
-pub fn fuse(dense: &[Hit], sparse: &[Hit], fusion: Fusion) -> Vec<(Hit, f64)> {
-    let mut acc: HashMap<Uuid, (Hit, f64)> = HashMap::new();
-    let (wd, lists) = match fusion {
-        Fusion::Rrf { dense_weight, .. } | Fusion::Scores { dense_weight } => {
-            (f64::from(dense_weight), [dense, sparse])
-        }
-    };
-    for (li, list) in lists.iter().enumerate() {
-        let w = if li == 0 { wd } else { 1.0 - wd };
-        let best = list.first().map(|h| f64::from(h.score)).unwrap_or(1.0);
-        for (rank, h) in list.iter().enumerate() {
-            let s = match fusion {
-                Fusion::Rrf { k, .. } => w / (f64::from(k) + rank as f64 + 1.0),
-                Fusion::Scores { .. } if best > 0.0 => w * f64::from(h.score) / best,
-                Fusion::Scores { .. } => 0.0,
-            };
-            acc.entry(h.id).or_insert_with(|| (h.clone(), 0.0)).1 += s;
-        }
-    }
-    let mut out: Vec<(Hit, f64)> = acc.into_values().collect();
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
-    out
-}
-
 /// Share of the query's distinct terms found in `text`.
 fn coverage(query: &str, text: &str) -> f32 {
     let q: std::collections::HashSet<String> = bm25::terms(query).into_iter().collect();
@@ -155,15 +125,26 @@ fn coverage(query: &str, text: &str) -> f32 {
     q.iter().filter(|x| t.contains(*x)).count() as f32 / q.len() as f32
 }
 
+/// What the index returned for one query, before fusion.
+#[derive(Debug, Clone)]
+pub struct Retrieved {
+    pub mode: Mode,
+    pub candidates: Vec<Candidate>,
+    /// Best first, as the index returned them.
+    pub dense: Vec<Hit>,
+    pub sparse: Vec<Hit>,
+}
+
 impl KnowledgeBase {
-    pub async fn search(&self, query: &str, o: &SearchOptions) -> anyhow::Result<SearchResult> {
+    /// The dense and BM25 candidate lists for `query`.
+    pub async fn retrieve(&self, query: &str, o: &SearchOptions) -> anyhow::Result<Retrieved> {
         let f = filter(o);
         let mode = match (o.mode, &self.embedder) {
             (Mode::Bm25, _) | (_, None) => Mode::Bm25,
             (m, Some(_)) => m,
         };
         let n = o.candidates.max(o.k);
-        let mut dense_hits = Vec::new();
+        let mut dense = Vec::new();
         if mode != Mode::Bm25
             && let Some(e) = &self.embedder
         {
@@ -172,107 +153,95 @@ impl KnowledgeBase {
                 .await?
                 .pop()
                 .ok_or_else(|| anyhow::anyhow!("embedder returned no vector"))?;
-            dense_hits = self
+            dense = self
                 .index
                 .query(&self.collection, Query::Dense(v), f.clone(), n)
                 .await?;
         }
-        let mut sparse_hits = Vec::new();
+        let mut sparse = Vec::new();
         if mode != Mode::Dense {
             let q = bm25::query_vector(query);
             if !q.indices.is_empty() {
-                sparse_hits = self
+                sparse = self
                     .index
                     .query(&self.collection, Query::Sparse(q), f, n)
                     .await?;
             }
         }
-        let fused: Vec<(Hit, f64)> = match mode {
-            Mode::Bm25 => sparse_hits
-                .iter()
-                .map(|h| (h.clone(), f64::from(h.score)))
-                .collect(),
-            Mode::Dense => dense_hits
-                .iter()
-                .map(|h| (h.clone(), f64::from(h.score)))
-                .collect(),
-            Mode::Hybrid => fuse(&dense_hits, &sparse_hits, o.fusion),
+        let candidates = match mode {
+            Mode::Bm25 => fz::candidates(&[], &sparse),
+            Mode::Dense => fz::candidates(&dense, &[]),
+            Mode::Hybrid => fz::candidates(&dense, &sparse),
         };
-        let top_dense = dense_hits.first().map(|h| h.score);
-        let (answerable, confidence) = match top_dense {
-            Some(d) => {
-                let c = ((d - o.min_dense) / (1.0 - o.min_dense) * 0.5 + 0.5).clamp(0.0, 1.0);
-                (d >= o.min_dense, f64::from(c))
-            }
-            None => {
-                let c = fused
-                    .first()
-                    .map(|(h, _)| {
-                        coverage(
-                            query,
-                            &format!(
-                                "{} {}",
-                                text(&h.payload, "heading"),
-                                text(&h.payload, "text")
-                            ),
-                        )
-                    })
-                    .unwrap_or(0.0);
-                (c >= o.min_coverage, f64::from(c))
-            }
-        };
-        Ok(SearchResult {
-            hits: fused.iter().take(o.k).map(|(h, s)| to_hit(h, *s)).collect(),
-            answerable,
-            confidence,
-            top_dense,
+        Ok(Retrieved {
+            mode,
+            candidates,
+            dense,
+            sparse,
         })
+    }
+
+    pub async fn search(&self, query: &str, o: &SearchOptions) -> anyhow::Result<SearchResult> {
+        let r = self.retrieve(query, o).await?;
+        Ok(judge(query, &r, o))
+    }
+}
+
+/// Fusion, document-aware ordering and the answerability verdict.
+pub fn judge(query: &str, r: &Retrieved, o: &SearchOptions) -> SearchResult {
+    let cands = &r.candidates;
+    let qlang = fz::query_lang(query);
+    let scores: Vec<f64> = match r.mode {
+        Mode::Bm25 => cands
+            .iter()
+            .map(|c| c.sparse.map_or(0.0, f64::from))
+            .collect(),
+        Mode::Dense => cands
+            .iter()
+            .map(|c| c.dense.map_or(0.0, f64::from))
+            .collect(),
+        Mode::Hybrid => fz::chunk_scores(cands, qlang, o.fusion),
+    };
+    let ranked = fz::rank(&scores, cands, o.doc_aggregation);
+    let top_dense = match r.mode {
+        Mode::Bm25 => None,
+        _ => fz::best_dense(cands, qlang, fz::cross_lingual_bonus(o.fusion)),
+    };
+    let (answerable, confidence) = match top_dense {
+        Some(d) => {
+            let c = ((d - o.min_dense) / (1.0 - o.min_dense) * 0.5 + 0.5).clamp(0.0, 1.0);
+            (d >= o.min_dense, f64::from(c))
+        }
+        None => {
+            let c = ranked
+                .first()
+                .map(|(i, _)| {
+                    let h = &cands[*i].hit;
+                    coverage(
+                        query,
+                        &format!(
+                            "{} {}",
+                            text(&h.payload, "heading"),
+                            text(&h.payload, "text")
+                        ),
+                    )
+                })
+                .unwrap_or(0.0);
+            (c >= o.min_coverage, f64::from(c))
+        }
+    };
+    SearchResult {
+        hits: ranked
+            .iter()
+            .take(o.k)
+            .map(|(i, s)| to_hit(&cands[*i].hit, *s))
+            .collect(),
+        answerable,
+        confidence,
+        top_dense,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hits(ids: &[u128]) -> Vec<Hit> {
-        ids.iter()
-            .enumerate()
-            .map(|(i, id)| Hit {
-                id: Uuid::from_u128(*id),
-                score: 1.0 / (i as f32 + 1.0),
-                payload: Map::new(),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn rrf_rewards_agreement_and_weights_shift_the_order() {
-        let d = hits(&[1, 2, 3]);
-        let s = hits(&[4, 2, 3]);
-        let even = fuse(
-            &d,
-            &s,
-            Fusion::Rrf {
-                k: 60.0,
-                dense_weight: 0.5,
-            },
-        );
-        assert_eq!(
-            even[0].0.id,
-            Uuid::from_u128(2),
-            "in both lists near the top"
-        );
-        let dense = fuse(
-            &d,
-            &s,
-            Fusion::Rrf {
-                k: 1.0,
-                dense_weight: 0.9,
-            },
-        );
-        assert_eq!(dense[0].0.id, Uuid::from_u128(1));
-        let sparse = fuse(&d, &s, Fusion::Scores { dense_weight: 0.1 });
-        assert_eq!(sparse[0].0.id, Uuid::from_u128(4));
-        assert_eq!(even.len(), 4);
-    }
-}
+#[path = "retrieve_tests.rs"]
+mod tests;
