@@ -25,6 +25,7 @@ mod cli;
 mod clv;
 mod crash;
 mod embed;
+mod history;
 mod import;
 mod ingest;
 mod kb;
