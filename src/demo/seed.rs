@@ -302,7 +302,9 @@ pub async fn seed(
         let results = store.ingest(requests).await?;
         let ids = stored_ids(&results);
         report.events += ids.len();
-        report.stored.extend(ids.into_iter().map(|id| (Source::Event, id)));
+        report
+            .stored
+            .extend(ids.into_iter().map(|id| (Source::Event, id)));
     }
     let messages = demo_messages(&customers);
     let mut reqs = Vec::new();
@@ -328,7 +330,9 @@ pub async fn seed(
     }
     let ids = stored_ids(&store.ingest(reqs).await?);
     report.messages = ids.len();
-    report.stored.extend(ids.into_iter().map(|id| (Source::Message, id)));
+    report
+        .stored
+        .extend(ids.into_iter().map(|id| (Source::Message, id)));
     Ok(report)
 }
 

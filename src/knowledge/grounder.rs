@@ -5,8 +5,8 @@
 
 use async_trait::async_trait;
 
-use super::{History, KnowledgeBase};
 use super::retrieve::SearchOptions;
+use super::{History, KnowledgeBase};
 use crate::domain::{CustomerId, Lang};
 use crate::pipeline::grounding::{Evidence, Grounder, Passage};
 use crate::pipeline::ports::VectorError;

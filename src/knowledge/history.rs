@@ -113,7 +113,7 @@ impl HistoryItem {
         h.update([0]);
         h.update(self.at.unix_micros().to_le_bytes());
         h.update(self.text.as_bytes());
-        format!("{:x}", h.finalize())
+        hex::encode(h.finalize())
     }
 
     fn payload(&self) -> Map<String, Value> {
@@ -196,10 +196,6 @@ impl History {
         &self.index
     }
 
-    pub(crate) fn embedder(&self) -> Option<&Arc<dyn Embedder>> {
-        self.embedder.as_ref()
-    }
-
     /// Creates the collection once per process; one made with another
     /// embedder is rebuilt from its own payloads (`rebuild.rs`).
     pub async fn prepare(&self) -> anyhow::Result<()> {
@@ -235,10 +231,17 @@ impl History {
             return Ok(0);
         }
         self.prepare().await?;
-        let ids: Vec<Value> = items.iter().map(|i| Value::from(i.id.to_string())).collect();
+        let ids: Vec<Value> = items
+            .iter()
+            .map(|i| Value::from(i.id.to_string()))
+            .collect();
         let stored: HashMap<Uuid, String> = self
             .index
-            .list(&self.collection, Filter::all().any("source_id", ids), "digest")
+            .list(
+                &self.collection,
+                Filter::all().any("source_id", ids),
+                "digest",
+            )
             .await?
             .into_iter()
             .filter_map(|(id, d)| Some((id, d?.as_str()?.to_owned())))

@@ -60,10 +60,7 @@ pub struct IndexHistoryHandler {
 #[async_trait]
 impl JobHandler for IndexHistoryHandler {
     async fn handle(&self, job: &Job) -> Result<(), JobError> {
-        let (source, id) = match (
-            payload_uuid(job, "event"),
-            payload_uuid(job, "message"),
-        ) {
+        let (source, id) = match (payload_uuid(job, "event"), payload_uuid(job, "message")) {
             (Some(id), _) => (Source::Event, id?),
             (None, Some(id)) => (Source::Message, id?),
             (None, None) => {

@@ -15,7 +15,7 @@ on_both!(history_is_indexed_per_customer_through_the_queue, story);
 
 async fn customer(app: &crate::helpers::TestApp, ext: &str) -> CustomerId {
     app.store
-        .find_customer(IdKind::ExternalId, ext)
+        .find_customer(IdKind::External, ext)
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("customer {ext}"))
@@ -34,12 +34,7 @@ async fn story(db: Db) {
     let order_id = r["id"].as_str().unwrap().to_owned();
     let m = json!({"channel":"telegram","external_id":"h:1","thread":"h",
         "customer":{"id":"HA"},"text":"Where is my oolong gift box?"});
-    let r: Value = app
-        .post("/api/v1/messages", &m)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let r: Value = app.post("/api/v1/messages", &m).await.json().await.unwrap();
     let message_id = r["id"].as_str().unwrap().to_owned();
     // Another customer with a message that names the first one's words.
     let m = json!({"channel":"telegram","external_id":"h:2","thread":"h2",
@@ -75,7 +70,11 @@ async fn story(db: Db) {
         .await
         .unwrap();
     assert_eq!(got[0].id.to_string(), message_id, "{got:?}");
-    assert!(got[0].text.contains("the customer wrote: Where is my oolong"));
+    assert!(
+        got[0]
+            .text
+            .contains("the customer wrote: Where is my oolong")
+    );
     assert!(
         got.iter()
             .any(|r| r.text.contains("order") && r.text.contains("1290")),

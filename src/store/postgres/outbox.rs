@@ -108,8 +108,12 @@ pub async fn complete(
     };
     let entry = from_row(&row)?;
     let message_id = uuid::Uuid::now_v7();
-    super::records::insert_jobs(conn, &crate::pipeline::routing::jobs_for_reply(message_id), now)
-        .await?;
+    super::records::insert_jobs(
+        conn,
+        &crate::pipeline::routing::jobs_for_reply(message_id),
+        now,
+    )
+    .await?;
     sqlx::query(
         "WITH m AS (
             INSERT INTO messages (id, customer_id, conversation_id, channel, direction, external_id, subject, body, digest, at, received_at)
