@@ -32,7 +32,7 @@ impl Embedder for LetterEmbedder {
         Ok(texts
             .iter()
             .map(|t| {
-                let mut v = vec![0f32; 32];
+                let mut v = [0f32; 32];
                 for c in t.to_lowercase().chars().filter(|c| c.is_alphanumeric()) {
                     v[(c as usize) % 32] += 1.0;
                 }
