@@ -89,8 +89,10 @@ fn mean_std(xs: &[f64]) -> (f64, f64) {
     (m, v.sqrt().max(1e-6))
 }
 
-/// The query's language by its letters: "ru" when Cyrillic letters
-/// outnumber Latin ones, else "en"; `None` without letters.
+/// The query's language by its letters: "ru" when Cyrillic letters are at
+/// least as many as Latin ones (Russian questions often carry Latin brand
+/// names; English ones rarely carry Cyrillic), else "en"; `None` without
+/// letters.
 pub fn query_lang(q: &str) -> Option<&'static str> {
     let (mut cyr, mut lat) = (0usize, 0usize);
     for c in q.chars() {
@@ -102,7 +104,7 @@ pub fn query_lang(q: &str) -> Option<&'static str> {
     }
     match (cyr, lat) {
         (0, 0) => None,
-        (c, l) if c > l => Some("ru"),
+        (c, l) if c >= l => Some("ru"),
         _ => Some("en"),
     }
 }

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::bm25::{self, Bm25Params};
-use super::retrieve::{Fusion, fuse};
+use super::fusion::{self, Fusion};
 use crate::domain::{CustomerId, Timestamp};
 use crate::pipeline::ports::{
     CollectionSpec, EmbedRole, Embedder, Filter, Hit, Point, Query, VectorError, VectorIndex,
@@ -310,14 +310,17 @@ impl History {
                 .query(&self.collection, Query::Sparse(q), filter.clone(), n)
                 .await?;
         }
-        let fused: Vec<(Hit, f64)> = fuse(
-            &dense_hits,
-            &sparse_hits,
+        let cands = fusion::candidates(&dense_hits, &sparse_hits);
+        let scores = fusion::chunk_scores(
+            &cands,
+            None,
             Fusion::Rrf {
                 k: 60.0,
                 dense_weight: if dense_hits.is_empty() { 0.0 } else { 0.5 },
             },
         );
+        let mut fused: Vec<(Hit, f64)> = cands.into_iter().map(|c| c.hit).zip(scores).collect();
+        fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
         let own = customer.to_string();
         let mut out: Vec<Recalled> = fused
             .into_iter()
