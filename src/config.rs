@@ -82,7 +82,6 @@ pub struct KbSettings {
     pub min_dense: f32,
     pub min_coverage: f32,
     pub history_k: usize,
-    pub history_recent: usize,
 }
 
 /// An OpenAI-compatible chat endpoint; an empty `base_url` means no LLM.

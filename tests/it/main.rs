@@ -26,7 +26,6 @@ mod clv;
 mod crash;
 mod demo;
 mod embed;
-mod history;
 mod import;
 mod ingest;
 mod kb;
