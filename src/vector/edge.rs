@@ -72,21 +72,19 @@ impl EdgeIndex {
     }
 
     /// The shard of an existing collection (loading it from disk once).
+    /// Loads are serialised: two at once would race for the shard's WAL
+    /// lock and the loser would fail.
     fn shard(&self, name: &str) -> VectorResult<Arc<EdgeShard>> {
-        if let Some(s) = self.shards.lock().get(name) {
+        let mut shards = self.shards.lock();
+        if let Some(s) = shards.get(name) {
             return Ok(s.clone());
         }
         let dir = self.dir(name)?;
         if !dir.join(SPEC_FILE).exists() {
             return Err(VectorError::NoCollection(name.to_owned()));
         }
-        let shard =
-            EdgeShard::load(&dir, None).map_err(|e| anyhow!("loading collection {name}: {e}"))?;
-        let shard = Arc::new(shard);
-        self.shards
-            .lock()
-            .entry(name.to_owned())
-            .or_insert(shard.clone());
+        let shard = Arc::new(load_shard(&dir, name)?);
+        shards.insert(name.to_owned(), shard.clone());
         Ok(shard)
     }
 
@@ -431,3 +429,24 @@ impl VectorIndex for EdgeIndex {
 #[cfg(test)]
 #[path = "edge_tests.rs"]
 mod tests;
+
+/// Loads a shard, waiting (up to 10 s) while another handle on the same
+/// directory that is being dropped still holds its WAL lock: a process
+/// that indexed a collection and then serves it opens it twice in a row.
+fn load_shard(dir: &Path, name: &str) -> VectorResult<EdgeShard> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut wait = std::time::Duration::from_millis(20);
+    loop {
+        match EdgeShard::load(dir, None) {
+            Ok(s) => return Ok(s),
+            // qdrant-edge reports the held lock only in its message.
+            Err(e)
+                if e.to_string().contains("WouldBlock") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(std::time::Duration::from_millis(500));
+            }
+            Err(e) => return Err(anyhow!("loading collection {name}: {e}").into()),
+        }
+    }
+}
