@@ -33,3 +33,4 @@ mod outbox;
 mod queue;
 mod story;
 mod value;
+mod vector;
