@@ -364,9 +364,7 @@ impl Settings {
             return bad("llm: timeout_secs > 0, max_retry_after_secs >= 0, temperature in [0, 2], max_tokens >= 1 and a model name when base_url is set are required".into());
         }
         let v = &self.vector;
-        if v.timeout_ms == 0
-            || (v.backend == VectorBackend::Server && !v.url.starts_with("http"))
-        {
+        if v.timeout_ms == 0 || (v.backend == VectorBackend::Server && !v.url.starts_with("http")) {
             return bad("vector: timeout_ms must be at least 1, and backend = \"server\" needs url = http(s)://host:port".into());
         }
         for t in &self.auth.api_tokens {

@@ -157,19 +157,27 @@ async fn queries_rank_filter_and_weigh(b: Backend) {
         .query(
             "kb",
             Query::Dense(vec![1.0, 1.0, 1.0]),
-            Filter::all().any("hash", vec![json!("h1"), json!("h3")]).eq("n", 3),
+            Filter::all()
+                .any("hash", vec![json!("h1"), json!("h3")])
+                .eq("n", 3),
             3,
         )
         .await
         .unwrap();
-    assert_eq!(any.iter().map(|h| h.id).collect::<Vec<_>>(), vec![Uuid::from_u128(3)]);
+    assert_eq!(
+        any.iter().map(|h| h.id).collect::<Vec<_>>(),
+        vec![Uuid::from_u128(3)]
+    );
     o.close().await;
 }
 
 async fn deletes_list_and_reopen_persist(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let o = filled(b, dir.path()).await;
-    o.index.delete("kb", vec![Uuid::from_u128(1)]).await.unwrap();
+    o.index
+        .delete("kb", vec![Uuid::from_u128(1)])
+        .await
+        .unwrap();
     o.index
         .delete_where("kb", Filter::all().eq("lang", "ru"))
         .await
@@ -181,7 +189,10 @@ async fn deletes_list_and_reopen_persist(b: Backend) {
     idx.ensure_collection("kb", spec()).await.unwrap();
     let listed = idx.list("kb", Filter::all(), "hash").await.unwrap();
     assert_eq!(listed, vec![(Uuid::from_u128(3), Some(json!("h3")))]);
-    assert_eq!(idx.list("kb", Filter::all(), "nope").await.unwrap(), vec![(Uuid::from_u128(3), None)]);
+    assert_eq!(
+        idx.list("kb", Filter::all(), "nope").await.unwrap(),
+        vec![(Uuid::from_u128(3), None)]
+    );
     assert_eq!(idx.count("kb").await.unwrap(), 1);
     idx.delete_where("kb", Filter::all()).await.unwrap();
     assert_eq!(idx.count("kb").await.unwrap(), 0);
@@ -195,23 +206,44 @@ async fn specs_are_checked_and_collections_dropped(b: Backend) {
     idx.ensure_collection("kb", spec()).await.unwrap();
     assert_eq!(idx.count("kb").await.unwrap(), 3, "same spec is a no-op");
     for other in [
-        CollectionSpec { dense_dim: Some(4), ..spec() },
-        CollectionSpec { dense_model: Some("other".into()), ..spec() },
-        CollectionSpec { sparse: false, ..spec() },
+        CollectionSpec {
+            dense_dim: Some(4),
+            ..spec()
+        },
+        CollectionSpec {
+            dense_model: Some("other".into()),
+            ..spec()
+        },
+        CollectionSpec {
+            sparse: false,
+            ..spec()
+        },
     ] {
         assert!(matches!(
             idx.ensure_collection("kb", other).await,
             Err(VectorError::Mismatch { .. })
         ));
     }
-    assert!(matches!(idx.count("missing").await, Err(VectorError::NoCollection(_))));
     assert!(matches!(
-        idx.query("missing", Query::Dense(vec![1.0, 0.0, 0.0]), Filter::all(), 1).await,
+        idx.count("missing").await,
+        Err(VectorError::NoCollection(_))
+    ));
+    assert!(matches!(
+        idx.query(
+            "missing",
+            Query::Dense(vec![1.0, 0.0, 0.0]),
+            Filter::all(),
+            1
+        )
+        .await,
         Err(VectorError::NoCollection(_))
     ));
     idx.drop_collection("kb").await.unwrap();
     idx.drop_collection("kb").await.unwrap();
-    assert!(matches!(idx.count("kb").await, Err(VectorError::NoCollection(_))));
+    assert!(matches!(
+        idx.count("kb").await,
+        Err(VectorError::NoCollection(_))
+    ));
     let sparse_only = CollectionSpec {
         dense_dim: None,
         dense_model: None,
@@ -228,14 +260,29 @@ async fn large_batches_page_through(b: Backend) {
     let o = b.open(dir.path()).await;
     o.index.ensure_collection("big", spec()).await.unwrap();
     let points: Vec<Point> = (1..=2100u128)
-        .map(|n| point(n, [1.0, (n % 7) as f32, 0.5], &[n as u32 % 50], if n % 2 == 0 { "en" } else { "ru" }))
+        .map(|n| {
+            point(
+                n,
+                [1.0, (n % 7) as f32, 0.5],
+                &[n as u32 % 50],
+                if n % 2 == 0 { "en" } else { "ru" },
+            )
+        })
         .collect();
     o.index.upsert("big", points).await.unwrap();
     assert_eq!(o.index.count("big").await.unwrap(), 2100);
-    let mut listed = o.index.list("big", Filter::all().eq("lang", "en"), "n").await.unwrap();
+    let mut listed = o
+        .index
+        .list("big", Filter::all().eq("lang", "en"), "n")
+        .await
+        .unwrap();
     listed.sort_by_key(|(id, _)| *id);
     assert_eq!(listed.len(), 1050);
-    assert!(listed.iter().all(|(id, n)| *n == Some(json!(id.as_u128() as i64)) && id.as_u128() % 2 == 0));
+    assert!(
+        listed
+            .iter()
+            .all(|(id, n)| *n == Some(json!(id.as_u128() as i64)) && id.as_u128() % 2 == 0)
+    );
     o.close().await;
 }
 
@@ -262,18 +309,28 @@ on_both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_api_key_concurrent_creation_and_unsupported_calls() {
     let dir = tempfile::tempdir().unwrap();
-    let s = StandIn::serve(dir.path(), "127.0.0.1:0".parse().unwrap(), Some("k3y".into()))
-        .await
-        .unwrap();
+    let s = StandIn::serve(
+        dir.path(),
+        "127.0.0.1:0".parse().unwrap(),
+        Some("k3y".into()),
+    )
+    .await
+    .unwrap();
     let opts = |key: Option<&str>| ServerOptions {
         url: s.url(),
         api_key: key.map(str::to_owned),
         timeout: std::time::Duration::from_secs(10),
     };
-    let err = QdrantServerIndex::connect(opts(Some("wrong"))).await.err().unwrap();
+    let err = QdrantServerIndex::connect(opts(Some("wrong")))
+        .await
+        .err()
+        .unwrap();
     assert!(format!("{err:#}").contains("API key"), "{err:#}");
     let idx = QdrantServerIndex::connect(opts(Some("k3y"))).await.unwrap();
-    let (a, b) = tokio::join!(idx.ensure_collection("kb", spec()), idx.ensure_collection("kb", spec()));
+    let (a, b) = tokio::join!(
+        idx.ensure_collection("kb", spec()),
+        idx.ensure_collection("kb", spec())
+    );
     a.unwrap();
     b.unwrap();
 
@@ -283,7 +340,10 @@ async fn server_api_key_concurrent_creation_and_unsupported_calls() {
         .build()
         .unwrap();
     let info = client.collection_info("kb").await.unwrap().result.unwrap();
-    assert!(info.payload_schema.contains_key("lang"), "keyword index created");
+    assert!(
+        info.payload_schema.contains_key("lang"),
+        "keyword index created"
+    );
     let get = client
         .get_points(qdrant_client::qdrant::GetPoints {
             collection_name: "kb".into(),

@@ -419,4 +419,3 @@ impl VectorIndex for EdgeIndex {
         .await
     }
 }
-

@@ -99,7 +99,9 @@ pub fn point_from_grpc(p: PointStruct) -> anyhow::Result<Point> {
                             values: s.values,
                         })
                     }
-                    (name, _) => bail!("vector {name:?} is not a {DENSE} dense or {SPARSE} sparse vector"),
+                    (name, _) => {
+                        bail!("vector {name:?} is not a {DENSE} dense or {SPARSE} sparse vector")
+                    }
                 }
             }
         }
@@ -184,9 +186,14 @@ pub fn filter_from_grpc(f: Option<&qdrant::Filter>) -> anyhow::Result<Filter> {
             Some(MatchValue::Keyword(s)) => vec![Value::from(s.as_str())],
             Some(MatchValue::Integer(i)) => vec![Value::from(*i)],
             Some(MatchValue::Boolean(b)) => vec![Value::from(*b)],
-            Some(MatchValue::Keywords(r)) => r.strings.iter().map(|s| Value::from(s.as_str())).collect(),
+            Some(MatchValue::Keywords(r)) => {
+                r.strings.iter().map(|s| Value::from(s.as_str())).collect()
+            }
             Some(MatchValue::Integers(r)) => r.integers.iter().map(|i| Value::from(*i)).collect(),
-            _ => bail!("condition on {:?}: only exact matches are supported", fc.key),
+            _ => bail!(
+                "condition on {:?}: only exact matches are supported",
+                fc.key
+            ),
         };
         out.must.push((fc.key.clone(), values));
     }

@@ -220,10 +220,14 @@ impl VectorIndex for QdrantServerIndex {
     }
 
     async fn drop_collection(&self, name: &str) -> VectorResult<()> {
-        match self.client.delete_collection(DeleteCollection {
-            collection_name: name.to_owned(),
-            ..Default::default()
-        }) .await {
+        match self
+            .client
+            .delete_collection(DeleteCollection {
+                collection_name: name.to_owned(),
+                ..Default::default()
+            })
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(error(name, "delete collection", e)),
@@ -300,15 +304,14 @@ impl VectorIndex for QdrantServerIndex {
                 k,
                 weights,
             } => {
-                let prefetch = |(query, using): (Option<qdrant::Query>, Option<String>)| {
-                    PrefetchQuery {
+                let prefetch =
+                    |(query, using): (Option<qdrant::Query>, Option<String>)| PrefetchQuery {
                         query,
                         using,
                         filter: filter.clone(),
                         limit: Some(candidates as u64),
                         ..Default::default()
-                    }
-                };
+                    };
                 req.prefetch = vec![
                     prefetch(nearest(DENSE, dense_input(dense))),
                     prefetch(nearest(SPARSE, sparse_input(sparse))),
@@ -356,11 +359,13 @@ impl VectorIndex for QdrantServerIndex {
                     filter: filter.clone(),
                     offset,
                     limit: Some(SCROLL_PAGE),
-                    with_payload: payload_selector(with_payload_selector::SelectorOptions::Include(
-                        qdrant::PayloadIncludeSelector {
-                            fields: vec![key.to_owned()],
-                        },
-                    )),
+                    with_payload: payload_selector(
+                        with_payload_selector::SelectorOptions::Include(
+                            qdrant::PayloadIncludeSelector {
+                                fields: vec![key.to_owned()],
+                            },
+                        ),
+                    ),
                     ..Default::default()
                 })
                 .await

@@ -21,7 +21,10 @@ async fn answers(index: Arc<dyn VectorIndex>) -> Vec<Vec<(String, String, f64)>>
     let first = kb.ingest(&docs, &|_, _| {}).await.unwrap();
     assert!(first.added > 10, "{first:?}");
     let again = kb.ingest(&docs, &|_, _| {}).await.unwrap();
-    assert_eq!((again.added, again.removed, again.kept), (0, 0, first.chunks));
+    assert_eq!(
+        (again.added, again.removed, again.kept),
+        (0, 0, first.chunks)
+    );
 
     let base = SearchOptions {
         k: 5,

@@ -29,7 +29,9 @@ fn valid_name(name: &str) -> Result<(), Status> {
     if ok {
         Ok(())
     } else {
-        Err(bad(format!("collection name {name:?}: ASCII letters, digits, - or _ only here")))
+        Err(bad(format!(
+            "collection name {name:?}: ASCII letters, digits, - or _ only here"
+        )))
     }
 }
 
@@ -49,7 +51,11 @@ fn meta_of(req: &CreateCollection) -> Result<Meta, Status> {
                 }
                 Some(p.size)
             }
-            _ => return Err(unsupported(&format!("dense vectors other than one named {DENSE}"))),
+            _ => {
+                return Err(unsupported(&format!(
+                    "dense vectors other than one named {DENSE}"
+                )));
+            }
         },
         Some(vectors_config::Config::Params(_)) => return Err(unsupported("an unnamed vector")),
     };
@@ -58,7 +64,11 @@ fn meta_of(req: &CreateCollection) -> Result<Meta, Status> {
         Some(c) if c.map.is_empty() => false,
         Some(c) => match c.map.get(SPARSE) {
             Some(p) if c.map.len() == 1 && p.modifier == Some(Modifier::Idf.into()) => true,
-            _ => return Err(unsupported(&format!("sparse vectors other than one {SPARSE} with IDF"))),
+            _ => {
+                return Err(unsupported(&format!(
+                    "sparse vectors other than one {SPARSE} with IDF"
+                )));
+            }
         },
     };
     Ok(Meta {
@@ -179,7 +189,11 @@ impl collections_server::Collections for Collections {
             keyword_fields: Vec::new(),
         };
         // Shard files without a meta file are a creation that did not finish.
-        self.0.index.drop_collection(&name).await.map_err(vector_status)?;
+        self.0
+            .index
+            .drop_collection(&name)
+            .await
+            .map_err(vector_status)?;
         self.0
             .index
             .ensure_collection(&name, spec)
@@ -201,7 +215,11 @@ impl collections_server::Collections for Collections {
         let existed = self.0.meta(&name).is_ok();
         if existed {
             self.0.save_meta(&name, None)?;
-            self.0.index.drop_collection(&name).await.map_err(vector_status)?;
+            self.0
+                .index
+                .drop_collection(&name)
+                .await
+                .map_err(vector_status)?;
         }
         Ok(Response::new(CollectionOperationResponse {
             result: existed,

@@ -193,7 +193,9 @@ impl StandIn {
             let Some(key) = &api_key else { return Ok(req) };
             match req.metadata().get("api-key").and_then(|v| v.to_str().ok()) {
                 Some(got) if got == key => Ok(req),
-                _ => Err(Status::unauthenticated("Must provide an API key or an Authorization bearer token")),
+                _ => Err(Status::unauthenticated(
+                    "Must provide an API key or an Authorization bearer token",
+                )),
             }
         };
         let points = PointsServer::new(points::Points(state.clone()))
@@ -202,12 +204,17 @@ impl StandIn {
         let collections = CollectionsServer::new(collections::Collections(state));
         let health = qdrant_server::QdrantServer::new(Health);
         let router = tonic::transport::Server::builder()
-            .add_service(tonic::service::interceptor::InterceptedService::new(points, check.clone()))
+            .add_service(tonic::service::interceptor::InterceptedService::new(
+                points,
+                check.clone(),
+            ))
             .add_service(tonic::service::interceptor::InterceptedService::new(
                 collections,
                 check.clone(),
             ))
-            .add_service(tonic::service::interceptor::InterceptedService::new(health, check));
+            .add_service(tonic::service::interceptor::InterceptedService::new(
+                health, check,
+            ));
         let (tx, rx) = oneshot::channel::<()>();
         let incoming = tonic::transport::server::TcpIncoming::from(listener);
         let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
@@ -237,7 +244,10 @@ impl StandIn {
     }
 
     /// Serves until `stop` resolves (for `holdfast qdrant-standin`).
-    pub async fn run_until(mut self, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run_until(
+        mut self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         stop.await;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -38,7 +38,10 @@ fn done() -> Response<PointsOperationResponse> {
 }
 
 /// The payload a selector asks for (Query and Scroll default to none).
-fn select(payload: Map<String, Value>, sel: Option<&WithPayloadSelector>) -> HashMap<String, qdrant::Value> {
+fn select(
+    payload: Map<String, Value>,
+    sel: Option<&WithPayloadSelector>,
+) -> HashMap<String, qdrant::Value> {
     let keep: Box<dyn Fn(&str) -> bool + '_> = match sel.and_then(|s| s.selector_options.as_ref()) {
         None | Some(SelectorOptions::Enable(false)) => return HashMap::new(),
         Some(SelectorOptions::Enable(true)) => Box::new(|_| true),
@@ -49,7 +52,11 @@ fn select(payload: Map<String, Value>, sel: Option<&WithPayloadSelector>) -> Has
 }
 
 /// One `nearest` query on a named vector of this collection.
-fn nearest(meta: &Meta, query: Option<&qdrant::Query>, using: Option<&str>) -> Result<Query, Status> {
+fn nearest(
+    meta: &Meta,
+    query: Option<&qdrant::Query>,
+    using: Option<&str>,
+) -> Result<Query, Status> {
     let Some(Variant::Nearest(input)) = query.and_then(|q| q.variant.as_ref()) else {
         return Err(unsupported("queries other than nearest and RRF"));
     };
@@ -80,7 +87,9 @@ fn nearest(meta: &Meta, query: Option<&qdrant::Query>, using: Option<&str>) -> R
 fn fused(meta: &Meta, req: &QueryPoints, filter: &Filter) -> Result<Query, Status> {
     let (k, weights) = match req.query.as_ref().and_then(|q| q.variant.as_ref()) {
         Some(Variant::Rrf(r)) => (r.k.unwrap_or(DEFAULT_RRF_K), r.weights.clone()),
-        Some(Variant::Fusion(f)) if *f == i32::from(qdrant::Fusion::Rrf) => (DEFAULT_RRF_K, Vec::new()),
+        Some(Variant::Fusion(f)) if *f == i32::from(qdrant::Fusion::Rrf) => {
+            (DEFAULT_RRF_K, Vec::new())
+        }
         _ => return Err(unsupported("prefetch with anything but RRF fusion")),
     };
     let [a, b] = req.prefetch.as_slice() else {
@@ -107,7 +116,11 @@ fn fused(meta: &Meta, req: &QueryPoints, filter: &Filter) -> Result<Query, Statu
     let (dense, sparse, swapped) = match (sources.remove(0).0, sources.remove(0).0) {
         (Query::Dense(d), Query::Sparse(s)) => (d, s, false),
         (Query::Sparse(s), Query::Dense(d)) => (d, s, true),
-        _ => return Err(unsupported("fusion of other than one dense and one sparse prefetch")),
+        _ => {
+            return Err(unsupported(
+                "fusion of other than one dense and one sparse prefetch",
+            ));
+        }
     };
     let weights = match weights.as_slice() {
         [] => None,
@@ -126,7 +139,10 @@ fn fused(meta: &Meta, req: &QueryPoints, filter: &Filter) -> Result<Query, Statu
 
 #[tonic::async_trait]
 impl points_server::Points for Points {
-    async fn upsert(&self, request: Request<UpsertPoints>) -> Result<Response<PointsOperationResponse>, Status> {
+    async fn upsert(
+        &self,
+        request: Request<UpsertPoints>,
+    ) -> Result<Response<PointsOperationResponse>, Status> {
         let req = request.into_inner();
         let meta = self.0.meta(&req.collection_name)?;
         if req.update_filter.is_some() || req.shard_key_selector.is_some() {
@@ -139,7 +155,10 @@ impl points_server::Points for Points {
                 match meta.dense_dim {
                     Some(dim) if dim == d.len() as u64 => {}
                     Some(dim) => {
-                        return Err(bad(format!("Vector dimension error: expected dim: {dim}, got {}", d.len())));
+                        return Err(bad(format!(
+                            "Vector dimension error: expected dim: {dim}, got {}",
+                            d.len()
+                        )));
                     }
                     None => return Err(bad(format!("Not existing vector name error: {DENSE}"))),
                 }
@@ -162,7 +181,10 @@ impl points_server::Points for Points {
         Ok(done())
     }
 
-    async fn delete(&self, request: Request<DeletePoints>) -> Result<Response<PointsOperationResponse>, Status> {
+    async fn delete(
+        &self,
+        request: Request<DeletePoints>,
+    ) -> Result<Response<PointsOperationResponse>, Status> {
         let req = request.into_inner();
         let name = req.collection_name;
         self.0.meta(&name)?;
@@ -188,16 +210,26 @@ impl points_server::Points for Points {
         Ok(done())
     }
 
-    async fn scroll(&self, request: Request<ScrollPoints>) -> Result<Response<ScrollResponse>, Status> {
+    async fn scroll(
+        &self,
+        request: Request<ScrollPoints>,
+    ) -> Result<Response<ScrollResponse>, Status> {
         let req = request.into_inner();
         self.0.meta(&req.collection_name)?;
-        let with_vectors = req.with_vectors.as_ref().and_then(|w| w.selector_options.as_ref());
+        let with_vectors = req
+            .with_vectors
+            .as_ref()
+            .and_then(|w| w.selector_options.as_ref());
         if req.order_by.is_some() || with_vectors.is_some() {
             return Err(unsupported("ordered scrolls or scrolls with vectors"));
         }
         // The port lists one payload key per point: serve selectors asking
         // for at most one.
-        let key = match req.with_payload.as_ref().and_then(|w| w.selector_options.as_ref()) {
+        let key = match req
+            .with_payload
+            .as_ref()
+            .and_then(|w| w.selector_options.as_ref())
+        {
             None | Some(SelectorOptions::Enable(false)) => String::new(),
             Some(SelectorOptions::Include(i)) if i.fields.len() == 1 => i.fields[0].clone(),
             _ => return Err(unsupported("scrolls with more than one payload key")),
@@ -225,7 +257,9 @@ impl points_server::Points for Points {
             .take(limit)
             .map(|(id, v)| RetrievedPoint {
                 id: Some(id_to_grpc(id)),
-                payload: v.map(|v| HashMap::from([(key.clone(), v.into())])).unwrap_or_default(),
+                payload: v
+                    .map(|v| HashMap::from([(key.clone(), v.into())]))
+                    .unwrap_or_default(),
                 ..Default::default()
             })
             .collect();
@@ -237,7 +271,10 @@ impl points_server::Points for Points {
         }))
     }
 
-    async fn count(&self, request: Request<CountPoints>) -> Result<Response<CountResponse>, Status> {
+    async fn count(
+        &self,
+        request: Request<CountPoints>,
+    ) -> Result<Response<CountResponse>, Status> {
         let req = request.into_inner();
         self.0.meta(&req.collection_name)?;
         let filter = filter_from_grpc(req.filter.as_ref()).map_err(bad)?;
@@ -245,17 +282,25 @@ impl points_server::Points for Points {
         let count = if filter.is_empty() {
             index.count(&req.collection_name).await
         } else {
-            index.list(&req.collection_name, filter, "").await.map(|l| l.len())
+            index
+                .list(&req.collection_name, filter, "")
+                .await
+                .map(|l| l.len())
         }
         .map_err(vector_status)?;
         Ok(Response::new(CountResponse {
-            result: Some(CountResult { count: count as u64 }),
+            result: Some(CountResult {
+                count: count as u64,
+            }),
             time: 0.0,
             usage: None,
         }))
     }
 
-    async fn query(&self, request: Request<QueryPoints>) -> Result<Response<QueryResponse>, Status> {
+    async fn query(
+        &self,
+        request: Request<QueryPoints>,
+    ) -> Result<Response<QueryResponse>, Status> {
         let req = request.into_inner();
         let meta = self.0.meta(&req.collection_name)?;
         if req.offset.unwrap_or(0) != 0
@@ -263,7 +308,9 @@ impl points_server::Points for Points {
             || req.lookup_from.is_some()
             || req.shard_key_selector.is_some()
         {
-            return Err(unsupported("offsets, thresholds, lookups or shard keys in queries"));
+            return Err(unsupported(
+                "offsets, thresholds, lookups or shard keys in queries",
+            ));
         }
         let filter = filter_from_grpc(req.filter.as_ref()).map_err(bad)?;
         let query = if req.prefetch.is_empty() {
