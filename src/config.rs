@@ -60,6 +60,7 @@ pub struct Settings {
     pub embed: EmbedSettings,
     pub analyser: AnalyserSettings,
     pub kb: KbSettings,
+    pub vector: VectorSettings,
     pub llm: LlmSettings,
 }
 
@@ -82,6 +83,24 @@ pub struct KbSettings {
     pub min_dense: f32,
     pub min_coverage: f32,
     pub history_k: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VectorBackend {
+    Edge,
+    Server,
+}
+
+/// Where vectors live (`[vector]`): qdrant-edge in process, or a Qdrant
+/// server over gRPC.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VectorSettings {
+    pub backend: VectorBackend,
+    pub url: String,
+    pub api_key: Secret,
+    pub timeout_ms: u64,
 }
 
 /// An OpenAI-compatible chat endpoint; an empty `base_url` means no LLM.
@@ -355,6 +374,10 @@ impl Settings {
             || (!l.base_url.is_empty() && l.model.is_empty())
         {
             return bad("llm: timeout_secs > 0, max_retry_after_secs >= 0, temperature in [0, 2], max_tokens >= 1 and a model name when base_url is set are required".into());
+        }
+        let v = &self.vector;
+        if v.timeout_ms == 0 || (v.backend == VectorBackend::Server && !v.url.starts_with("http")) {
+            return bad("vector: timeout_ms must be at least 1, and backend = \"server\" needs url = http(s)://host:port".into());
         }
         for t in &self.auth.api_tokens {
             if t.token.expose().len() < 16 {

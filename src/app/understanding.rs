@@ -9,11 +9,11 @@ use std::time::Duration;
 use anyhow::Context;
 use parking_lot::Mutex;
 
-use crate::config::{EmbedBackend, Settings};
+use crate::config::{EmbedBackend, Settings, VectorBackend};
 use crate::llm::{OpenAiLlm, OpenAiOptions};
 use crate::pipeline::agent::{Agent, AgentConfig, LlmTuning};
 use crate::pipeline::offers::OfferPolicy;
-use crate::pipeline::ports::{Embedder, Llm};
+use crate::pipeline::ports::{Embedder, Llm, VectorIndex};
 
 use super::components::catalogue;
 
@@ -81,13 +81,34 @@ fn new_embedder(settings: &Settings) -> anyhow::Result<Arc<dyn Embedder>> {
     })
 }
 
-/// The knowledge base under `<data dir>/vector` with the configured
+/// The configured vector index (`[vector]`): qdrant-edge under
+/// `<data dir>/vector`, or a Qdrant server (connected and health-checked
+/// here). The knowledge base and the customer history share it.
+pub async fn vector_index(
+    settings: &Settings,
+    data_dir: &Path,
+) -> anyhow::Result<Arc<dyn VectorIndex>> {
+    let v = &settings.vector;
+    Ok(match v.backend {
+        VectorBackend::Edge => Arc::new(crate::vector::EdgeIndex::open(&data_dir.join("vector"))?),
+        VectorBackend::Server => Arc::new(
+            crate::vector::QdrantServerIndex::connect(crate::vector::ServerOptions {
+                url: v.url.clone(),
+                api_key: (!v.api_key.is_empty()).then(|| v.api_key.expose().to_owned()),
+                timeout: Duration::from_millis(v.timeout_ms),
+            })
+            .await?,
+        ),
+    })
+}
+
+/// The knowledge base in the configured vector index with the configured
 /// embedder (loaded on the blocking pool).
 pub async fn knowledge_base(
     settings: &Settings,
     data_dir: &Path,
 ) -> anyhow::Result<crate::knowledge::KnowledgeBase> {
-    let index = Arc::new(crate::vector::EdgeIndex::open(&data_dir.join("vector"))?);
+    let index = vector_index(settings, data_dir).await?;
     let s = settings.clone();
     let embedder = tokio::task::spawn_blocking(move || embedder(&s))
         .await

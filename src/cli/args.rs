@@ -60,6 +60,22 @@ pub enum Command {
     /// The knowledge base: ingest a folder of markdown, search it.
     #[command(subcommand)]
     Kb(KbCommand),
+    /// Serve a Qdrant gRPC stand-in backed by qdrant-edge (development and
+    /// tests; speaks only what `[vector] backend = "server"` uses).
+    QdrantStandin(QdrantStandinArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QdrantStandinArgs {
+    /// Address to listen on (Qdrant's gRPC port by default).
+    #[arg(long, default_value = "127.0.0.1:6334")]
+    pub listen: std::net::SocketAddr,
+    /// Where the collections live (default: <data dir>/qdrant-standin).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Demand this `api-key` header on every call.
+    #[arg(long, env = "HOLDFAST_STANDIN_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

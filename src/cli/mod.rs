@@ -138,6 +138,13 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::QdrantStandin(a) => {
+            let dir = a.dir.unwrap_or_else(|| cli.data_dir.join("qdrant-standin"));
+            let standin = crate::vector::StandIn::serve(&dir, a.listen, a.api_key).await?;
+            println!("qdrant stand-in listening on {}", standin.url());
+            standin.run_until(app::shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Retrieval(a)) => {
             crate::bench::retrieval::run(&settings, &a).await?;
             Ok(ExitCode::SUCCESS)

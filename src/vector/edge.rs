@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use super::spec_json;
 use crate::pipeline::ports::{
     CollectionSpec, Filter, Hit, Point, Query, SparseVec, VectorError, VectorIndex, VectorResult,
 };
@@ -105,15 +106,6 @@ impl EdgeIndex {
         .await
         .map_err(|e| VectorError::Other(anyhow!("vector task failed: {e}")))?
     }
-}
-
-fn spec_json(spec: &CollectionSpec) -> Value {
-    serde_json::json!({
-        "dense_dim": spec.dense_dim,
-        "dense_model": spec.dense_model,
-        "sparse": spec.sparse,
-        "keyword_fields": spec.keyword_fields,
-    })
 }
 
 fn create(dir: &Path, spec: &CollectionSpec) -> anyhow::Result<EdgeShard> {
@@ -425,10 +417,6 @@ impl VectorIndex for EdgeIndex {
         .await
     }
 }
-
-#[cfg(test)]
-#[path = "edge_tests.rs"]
-mod tests;
 
 /// Loads a shard, waiting (up to 10 s) while another handle on the same
 /// directory that is being dropped still holds its WAL lock: a process

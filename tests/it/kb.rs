@@ -13,7 +13,7 @@ use holdfast::pipeline::ports::{EmbedRole, Embedder};
 use holdfast::vector::EdgeIndex;
 
 /// Bag-of-letters vectors: deterministic, and texts sharing words are close.
-struct LetterEmbedder;
+pub(crate) struct LetterEmbedder;
 
 #[async_trait]
 impl Embedder for LetterEmbedder {

@@ -34,3 +34,4 @@ mod outbox;
 mod queue;
 mod story;
 mod value;
+mod vector;

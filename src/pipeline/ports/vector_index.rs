@@ -77,8 +77,9 @@ pub enum Query {
     Dense(Vec<f32>),
     /// Dot product with a sparse query vector, IDF-weighted.
     Sparse(SparseVec),
-    /// Both, each taking `candidates` points, fused by reciprocal rank
-    /// (`1 / (k + rank)`, weighted per source: dense first, sparse second).
+    /// Both, each taking `candidates` points, fused by reciprocal rank as
+    /// Qdrant defines it: `1 / (k + rank)` unweighted, `1 / (rank / w + k - 1)`
+    /// (rank from 1) with per-source weights, dense first, sparse second.
     Rrf {
         dense: Vec<f32>,
         sparse: SparseVec,
