@@ -1,6 +1,7 @@
 //! Command implementations. `main.rs` parses, loads settings and calls `run`.
 
 mod args;
+mod bench_args;
 pub(crate) mod clv;
 mod economics;
 pub mod eval;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 pub use args::*;
+pub use bench_args::*;
 pub use eval::classify::run as eval_classify;
 
 use crate::app::{self, Application};
