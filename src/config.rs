@@ -83,6 +83,7 @@ pub struct KbSettings {
     pub min_dense: f32,
     pub min_coverage: f32,
     pub history_k: usize,
+    pub history_recent: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -105,6 +105,7 @@ pub fn handlers(
     store: &Arc<dyn Store>,
     channels: Channels,
     agent: Arc<Agent>,
+    history: crate::knowledge::History,
     metrics: Arc<Metrics>,
 ) -> Handlers {
     let currency = settings.ingest.default_currency.to_ascii_uppercase();
@@ -140,6 +141,20 @@ pub fn handlers(
             currency,
             options: value_options(settings),
             min_repeat: settings.clv.min_repeat_customers,
+        }),
+    )
+    .register(
+        JobKind::IndexHistory,
+        Arc::new(crate::knowledge::IndexHistoryHandler {
+            store: store.clone(),
+            history: history.clone(),
+        }),
+    )
+    .register(
+        JobKind::HistoryMerge,
+        Arc::new(crate::knowledge::HistoryMergeHandler {
+            store: store.clone(),
+            history,
         }),
     );
     h

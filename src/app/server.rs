@@ -23,7 +23,9 @@ use crate::pipeline::worker::{Handlers, Worker};
 use super::components::{
     channels, handlers, ingest_policy, open_store, schedule_periodic, worker_config,
 };
-use super::understanding::{agent, grounder};
+use super::understanding::{
+    agent, grounder, history, knowledge_base_with, load_embedder, vector_index,
+};
 
 /// A built, not yet running server: the port is bound, the store migrated.
 pub struct Application {
@@ -36,6 +38,7 @@ pub struct Application {
     handlers: Arc<Handlers>,
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
+    history: crate::knowledge::History,
 }
 
 pub struct ApplicationBuilder {
@@ -84,11 +87,25 @@ impl ApplicationBuilder {
             .channels
             .unwrap_or_else(|| channels(&settings, &self.data_dir));
         let mut agent = agent(&settings)?;
+        // One vector index for the knowledge base and the history.
+        let index = vector_index(&settings, &self.data_dir).await?;
+        let embedder = match load_embedder(&settings).await {
+            Ok(e) => Some(e),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "no embedding model");
+                None
+            }
+        };
+        // History is indexed with or without the model (BM25 only then).
+        let history = history(&settings, index.clone(), embedder.clone());
         // Grounding needs the embedding model; without it the agent still
         // runs, and every answer goes to a manager as ungrounded.
-        match grounder(&settings, &self.data_dir).await {
-            Ok(g) => agent.grounder = Some(g),
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "no knowledge-base grounding"),
+        match embedder {
+            Some(e) => {
+                let kb = knowledge_base_with(&settings, index, e);
+                agent.grounder = Some(grounder(&settings, kb, history.clone()));
+            }
+            None => tracing::warn!("no knowledge-base grounding"),
         }
         let agent = Arc::new(agent);
         let handlers = Arc::new(handlers(
@@ -96,6 +113,7 @@ impl ApplicationBuilder {
             &store,
             channels,
             agent,
+            history.clone(),
             metrics.clone(),
         ));
         let listener = TcpListener::bind(&settings.server.listen)
@@ -112,6 +130,7 @@ impl ApplicationBuilder {
             handlers,
             metrics,
             wake,
+            history,
         })
     }
 }
@@ -136,6 +155,12 @@ impl Application {
 
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
+    }
+
+    /// The customer history (over this application's vector index: use it
+    /// rather than opening the data dir's index a second time).
+    pub fn history(&self) -> crate::knowledge::History {
+        self.history.clone()
     }
 
     pub fn metrics(&self) -> Arc<Metrics> {
@@ -171,6 +196,7 @@ impl Application {
             handlers,
             metrics,
             wake,
+            history: _,
         } = self;
         let stop_workers = CancellationToken::new();
         let mut workers = tokio::task::JoinSet::new();

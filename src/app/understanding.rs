@@ -102,6 +102,30 @@ pub async fn vector_index(
     })
 }
 
+/// The configured embedder, loaded on the blocking pool.
+pub async fn load_embedder(settings: &Settings) -> anyhow::Result<Arc<dyn Embedder>> {
+    let s = settings.clone();
+    tokio::task::spawn_blocking(move || embedder(&s))
+        .await
+        .context("loading the embedder")?
+}
+
+/// The knowledge base over `index` with `embedder`.
+pub fn knowledge_base_with(
+    settings: &Settings,
+    index: Arc<dyn VectorIndex>,
+    embedder: Arc<dyn Embedder>,
+) -> crate::knowledge::KnowledgeBase {
+    let k = &settings.kb;
+    crate::knowledge::KnowledgeBase::new(index, Some(embedder), &k.collection).with_chunking(
+        crate::knowledge::ChunkParams {
+            target_tokens: k.target_tokens,
+            max_tokens: k.max_tokens,
+            overlap_tokens: k.overlap_tokens,
+        },
+    )
+}
+
 /// The knowledge base in the configured vector index with the configured
 /// embedder (loaded on the blocking pool).
 pub async fn knowledge_base(
@@ -109,20 +133,18 @@ pub async fn knowledge_base(
     data_dir: &Path,
 ) -> anyhow::Result<crate::knowledge::KnowledgeBase> {
     let index = vector_index(settings, data_dir).await?;
-    let s = settings.clone();
-    let embedder = tokio::task::spawn_blocking(move || embedder(&s))
-        .await
-        .context("loading the embedder")??;
-    let k = &settings.kb;
-    Ok(
-        crate::knowledge::KnowledgeBase::new(index, Some(embedder), &k.collection).with_chunking(
-            crate::knowledge::ChunkParams {
-                target_tokens: k.target_tokens,
-                max_tokens: k.max_tokens,
-                overlap_tokens: k.overlap_tokens,
-            },
-        ),
-    )
+    let embedder = load_embedder(settings).await?;
+    Ok(knowledge_base_with(settings, index, embedder))
+}
+
+/// The customer history over `index`; without an embedder it is BM25 only
+/// (indexing never waits for the model).
+pub fn history(
+    settings: &Settings,
+    index: Arc<dyn VectorIndex>,
+    embedder: Option<Arc<dyn Embedder>>,
+) -> crate::knowledge::History {
+    crate::knowledge::History::new(index, embedder, &settings.kb.history_collection)
 }
 
 /// Retrieval options from `[kb]`.
@@ -161,16 +183,20 @@ pub fn fusion(
     }
 }
 
-/// The agent's grounder: the knowledge base in the data dir.
-pub async fn grounder(
+/// The agent's grounder: the knowledge base and the customer's history.
+pub fn grounder(
     settings: &Settings,
-    data_dir: &Path,
-) -> anyhow::Result<Arc<dyn crate::pipeline::grounding::Grounder>> {
-    Ok(Arc::new(crate::knowledge::KbGrounder {
-        kb: knowledge_base(settings, data_dir).await?,
+    kb: crate::knowledge::KnowledgeBase,
+    history: crate::knowledge::History,
+) -> Arc<dyn crate::pipeline::grounding::Grounder> {
+    Arc::new(crate::knowledge::KbGrounder {
+        kb,
         options: search_options(settings),
         passages: 3,
-    }))
+        history: Some(history),
+        history_k: settings.kb.history_k,
+        history_recent: settings.kb.history_recent,
+    })
 }
 
 /// The local analyser from settings (it loads the embedder and trains or

@@ -149,6 +149,10 @@ async fn run_in(settings: &Settings, a: &BenchAgentArgs, tmp: &Path) -> anyhow::
         kb: knowledge,
         options: app::search_options(&settings),
         passages: 3,
+        // A stranger's message: no history to recall.
+        history: None,
+        history_k: settings.kb.history_k,
+        history_recent: settings.kb.history_recent,
     }));
     anyhow::ensure!(
         agent.classifier.is_some(),

@@ -60,7 +60,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             let from = from
                 .parse()
                 .map_err(|_| anyhow::anyhow!("--from {from:?} is not a customer id (a UUID)"))?;
-            let r = store.merge_customers(into, from, "cli").await?;
+            let jobs =
+                crate::pipeline::routing::jobs_for_merge(into, from, settings.queue.max_attempts);
+            let r = store.merge_customers(into, from, "cli", jobs).await?;
             println!(
                 "merged {from} into {into}: {} identifiers, {} events, {} messages, {} conversations, {} drafts moved; {} conflicts resolved",
                 r.identifiers_moved,

@@ -47,6 +47,11 @@ pub async fn run(
                 let _ = std::fs::remove_file(data_dir.join(format!("{name}{suffix}")));
             }
         }
+        // The history of the customers just deleted goes with them.
+        let history = &settings.kb.history_collection;
+        for dir in [history.clone(), format!("{history}_rebuild")] {
+            let _ = std::fs::remove_dir_all(data_dir.join("vector").join(dir));
+        }
     }
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
@@ -62,6 +67,7 @@ pub async fn run(
         .await
         .context("migrating the demo database")?;
     let mark = data_dir.join(SEEDED_MARK);
+    let mut seeded = Vec::new();
     if !mark.exists() {
         let report = seed(
             &store,
@@ -69,7 +75,14 @@ pub async fn run(
             settings.queue.max_attempts,
         )
         .await?;
-        std::fs::write(&mark, format!("{report:?}\n"))?;
+        std::fs::write(
+            &mark,
+            format!(
+                "customers={} events={} messages={}\n",
+                report.customers, report.events, report.messages
+            ),
+        )?;
+        seeded = report.stored.clone();
         println!(
             "seeded the Pekoe tea shop: {} customers, {} events, {} messages",
             report.customers, report.events, report.messages
@@ -80,15 +93,27 @@ pub async fn run(
             data_dir.display()
         );
     }
-    // The knowledge base, so `kb search` and the agent answer at once
-    // (only changed chunks are embedded on later starts).
-    match app::knowledge_base(&settings, data_dir).await {
-        Ok(kb) => {
+    // The knowledge base and the seeded history, so `kb search` and the
+    // agent answer at once (only changed chunks are embedded on later
+    // starts). The history is indexed here in batches; the seeded records'
+    // `index_history` jobs then find their points in place and skip the
+    // embedding. Without the model those jobs index it (BM25 only).
+    match app::load_embedder(&settings).await {
+        Ok(embedder) => {
+            let index = app::vector_index(&settings, data_dir).await?;
+            let kb = app::knowledge_base_with(&settings, index.clone(), embedder.clone());
             let docs = crate::knowledge::load_dir(&settings.kb.dir)?;
             let r = kb.ingest(&docs, &|_, _| {}).await?;
             println!(
                 "knowledge base: {} documents, {} chunks ({} embedded now)",
                 r.documents, r.chunks, r.added
+            );
+            let history = app::history(&settings, index, Some(embedder));
+            let started = std::time::Instant::now();
+            let n = crate::knowledge::history_jobs::backfill(&*store, &history, &seeded).await?;
+            println!(
+                "customer history: {n} items indexed ({:.1} s)",
+                started.elapsed().as_secs_f64()
             );
         }
         Err(e) => println!("knowledge base not indexed: {e:#}"),

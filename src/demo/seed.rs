@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::domain::Timestamp;
+use crate::knowledge::Source;
 use crate::pipeline::parse::{self, IngestPolicy, RawEvent, RawIdentity, RawMessage, RawProfile};
 use crate::pipeline::ports::Store;
 use crate::pipeline::records::{IngestItem, IngestRequest, ItemOutcome, Record};
@@ -19,6 +20,8 @@ pub struct SeedReport {
     pub customers: usize,
     pub events: usize,
     pub messages: usize,
+    /// Every stored record (event or message, id), for the history index.
+    pub stored: Vec<(Source, uuid::Uuid)>,
 }
 
 /// (first name, surname) pools per gender, so that names agree.
@@ -297,7 +300,11 @@ pub async fn seed(
             })
             .collect();
         let results = store.ingest(requests).await?;
-        report.events += count_stored(&results);
+        let ids = stored_ids(&results);
+        report.events += ids.len();
+        report
+            .stored
+            .extend(ids.into_iter().map(|id| (Source::Event, id)));
     }
     let messages = demo_messages(&customers);
     let mut reqs = Vec::new();
@@ -321,7 +328,11 @@ pub async fn seed(
             items: vec![Ok(item(Record::Message(m), max_attempts))],
         });
     }
-    report.messages = count_stored(&store.ingest(reqs).await?);
+    let ids = stored_ids(&store.ingest(reqs).await?);
+    report.messages = ids.len();
+    report
+        .stored
+        .extend(ids.into_iter().map(|id| (Source::Message, id)));
     Ok(report)
 }
 
@@ -331,7 +342,7 @@ fn item(record: Record, max_attempts: u32) -> IngestItem {
     IngestItem { id, record, jobs }
 }
 
-fn count_stored(results: &[crate::pipeline::records::IngestResult]) -> usize {
+fn stored_ids(results: &[crate::pipeline::records::IngestResult]) -> Vec<uuid::Uuid> {
     results
         .iter()
         .filter_map(|r| match r {
@@ -339,8 +350,11 @@ fn count_stored(results: &[crate::pipeline::records::IngestResult]) -> usize {
             _ => None,
         })
         .flatten()
-        .filter(|o| matches!(o, ItemOutcome::Stored { .. }))
-        .count()
+        .filter_map(|o| match o {
+            ItemOutcome::Stored { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect()
 }
 
 fn demo_messages(customers: &[Customer]) -> Vec<(String, &'static str, &'static str)> {

@@ -1,11 +1,12 @@
 //! The agent's `Grounder` over the knowledge base: passages for a message
 //! (any language: cross-lingual retrieval is the dense side's job), the
-//! answerability verdict, and nothing of any other customer.
+//! answerability verdict, and the customer's own history (recalled with
+//! that customer's filter, so nothing of any other customer).
 
 use async_trait::async_trait;
 
-use super::KnowledgeBase;
 use super::retrieve::SearchOptions;
+use super::{History, KnowledgeBase};
 use crate::domain::{CustomerId, Lang};
 use crate::pipeline::grounding::{Evidence, Grounder, Passage};
 use crate::pipeline::ports::VectorError;
@@ -15,18 +16,38 @@ pub struct KbGrounder {
     pub options: SearchOptions,
     /// Passages handed to the drafter.
     pub passages: usize,
+    /// The customer's history; `None`: evidence carries none.
+    pub history: Option<History>,
+    /// Relevant history items per message, and most recent ones added.
+    pub history_k: usize,
+    pub history_recent: usize,
 }
 
 #[async_trait]
 impl Grounder for KbGrounder {
     async fn ground(
         &self,
-        _customer: CustomerId,
+        customer: CustomerId,
         text: &str,
         _lang: Lang,
     ) -> anyhow::Result<Evidence> {
         let mut o = self.options.clone();
         o.k = self.passages;
+        let history = match &self.history {
+            // History only adds context: a failing index degrades the
+            // evidence instead of failing the message.
+            Some(h) => match h
+                .recall(customer, text, self.history_k, self.history_recent)
+                .await
+            {
+                Ok(items) => items.into_iter().map(|r| r.text).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "history recall failed");
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
         let r = match self.kb.search(text, &o).await {
             Ok(r) => r,
             // Nothing ingested yet: no grounded answer, not a failure.
@@ -34,7 +55,10 @@ impl Grounder for KbGrounder {
                 if e.downcast_ref::<VectorError>()
                     .is_some_and(|v| matches!(v, VectorError::NoCollection(_))) =>
             {
-                return Ok(Evidence::default());
+                return Ok(Evidence {
+                    history,
+                    ..Evidence::default()
+                });
             }
             Err(e) => return Err(e),
         };
@@ -52,7 +76,7 @@ impl Grounder for KbGrounder {
                 .collect(),
             answerable: r.answerable,
             confidence: r.confidence,
-            history: Vec::new(),
+            history,
         })
     }
 }

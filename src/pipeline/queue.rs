@@ -20,14 +20,21 @@ pub enum JobKind {
     DeliverOutbox,
     /// Re-estimate the customer-value model and rescore everyone.
     ClvRefit,
+    /// Index one stored event or message in its customer's history.
+    IndexHistory,
+    /// After a merge: re-index the merged customer's history under the
+    /// survivor.
+    HistoryMerge,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::CustomerValue,
         JobKind::TriageMessage,
         JobKind::DeliverOutbox,
         JobKind::ClvRefit,
+        JobKind::IndexHistory,
+        JobKind::HistoryMerge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +43,8 @@ impl JobKind {
             JobKind::TriageMessage => "triage_message",
             JobKind::DeliverOutbox => "deliver_outbox",
             JobKind::ClvRefit => "clv_refit",
+            JobKind::IndexHistory => "index_history",
+            JobKind::HistoryMerge => "history_merge",
         }
     }
 

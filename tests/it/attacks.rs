@@ -75,6 +75,7 @@ fn every_complying_line_is_refused_on_its_own() {
             phase: "active",
             offer: None,
             passages: &[],
+            history: &[],
             message: msg,
             allowed_domains: &domains,
             feedback: None,

@@ -134,6 +134,8 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
+    /// The app's customer history (same vector index).
+    pub history: holdfast::knowledge::History,
     app: Option<Application>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -166,10 +168,12 @@ pub async fn spawn_app_with(db: Db, mut s: Settings, channels: Option<Channels>)
     let app = builder.build().await.expect("application builds");
     let addr = app.addr();
     let store = app.store();
+    let history = app.history();
     let mut t = TestApp {
         addr,
         client: reqwest::Client::new(),
         store,
+        history,
         app: Some(app),
         stop: None,
         task: None,
@@ -200,6 +204,7 @@ impl TestApp {
             &self.store,
             channels.unwrap_or_default(),
             agent,
+            self.history.clone(),
             metrics.clone(),
         );
         s.queue.lease_secs = 2;

@@ -362,7 +362,8 @@ async fn operations_endpoints(db: Db) {
         .text()
         .await
         .unwrap();
-    assert!(m.contains("holdfast_queue_jobs{state=\"queued\"} 1"), "{m}");
+    // The order updates the customer's value figures and joins their history.
+    assert!(m.contains("holdfast_queue_jobs{state=\"queued\"} 2"), "{m}");
     assert!(
         m.contains("holdfast_ingest_ack_latency_seconds_count 1"),
         "{m}"

@@ -26,6 +26,7 @@ mod clv;
 mod crash;
 mod demo;
 mod embed;
+mod history;
 mod import;
 mod ingest;
 mod kb;

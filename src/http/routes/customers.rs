@@ -117,7 +117,11 @@ async fn merge(
     let body: MergeBody =
         serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_json(e.to_string()))?;
     let from = parse_id(&body.from)?;
-    let r = state.store.merge_customers(into, from, &req.actor).await?;
+    let jobs = crate::pipeline::routing::jobs_for_merge(into, from, state.api.max_attempts);
+    let r = state
+        .store
+        .merge_customers(into, from, &req.actor, jobs)
+        .await?;
     Ok(axum::Json(json!({
         "into": into.to_string(),
         "from": from.to_string(),

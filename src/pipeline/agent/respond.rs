@@ -216,6 +216,7 @@ impl Agent {
                 phase: &analysis.phase,
                 offer: offer.offer.as_ref().map(|o| o.terms(lang)),
                 passages: &evidence.passages,
+                history: &evidence.history,
                 message: &s.text,
                 allowed_domains: &self.config.allowed_domains,
                 feedback: None,

@@ -97,12 +97,15 @@ pub trait Store: Send + Sync + 'static {
     async fn customer(&self, id: CustomerId) -> StoreResult<Option<CustomerView>>;
     async fn find_customer(&self, kind: IdKind, value: &str) -> StoreResult<Option<CustomerId>>;
     /// Moves everything of `from` to `into`, leaves `from` as a tombstone
-    /// pointing at `into`, resolves conflicts between the two, audits it.
+    /// pointing at `into`, resolves conflicts between the two, audits it,
+    /// and enqueues `jobs` (`routing::jobs_for_merge`) in the same
+    /// transaction.
     async fn merge_customers(
         &self,
         into: CustomerId,
         from: CustomerId,
         actor: &str,
+        jobs: Vec<NewJob>,
     ) -> StoreResult<MergeReport>;
     async fn conflicts(&self, customer: Option<CustomerId>) -> StoreResult<Vec<ConflictView>>;
     /// Recomputes a customer's value figures from their events (idempotent).

@@ -107,13 +107,20 @@ pub async fn complete(
         return Ok(false);
     };
     let entry = from_row(&row)?;
+    let message_id = uuid::Uuid::now_v7();
+    super::records::insert_jobs(
+        conn,
+        &crate::pipeline::routing::jobs_for_reply(message_id),
+        now,
+    )
+    .await?;
     sqlx::query(
         "WITH m AS (
             INSERT INTO messages (id, customer_id, conversation_id, channel, direction, external_id, subject, body, digest, at, received_at)
             VALUES ($1, $2, $3, $4, 'out', NULL, $5, $6, '', $7, $7))
          UPDATE conversations SET last_message_at = greatest(last_message_at, $7), status = 'open' WHERE id = $3",
     )
-    .bind(uuid::Uuid::now_v7())
+    .bind(message_id)
     .bind(entry.customer_id.as_uuid())
     .bind(entry.conversation_id.as_uuid())
     .bind(entry.channel.as_str())

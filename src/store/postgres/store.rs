@@ -163,8 +163,13 @@ impl Store for PgStore {
         into: CustomerId,
         from: CustomerId,
         actor: &str,
+        jobs: Vec<NewJob>,
     ) -> StoreResult<MergeReport> {
-        tx!(self, |c, now| merge::merge(c, into, from, actor, now).await)
+        tx!(self, |c, now| {
+            let r = merge::merge(c, into, from, actor, now).await?;
+            super::records::insert_jobs(c, &jobs, now).await?;
+            Ok(r)
+        })
     }
 
     async fn conflicts(&self, customer: Option<CustomerId>) -> StoreResult<Vec<ConflictView>> {

@@ -218,10 +218,15 @@ impl Store for SqliteStore {
         into: CustomerId,
         from: CustomerId,
         actor: &str,
+        jobs: Vec<NewJob>,
     ) -> StoreResult<MergeReport> {
         let actor = actor.to_owned();
-        self.write(move |c, now| customers::merge(c, into, from, &actor, now))
-            .await
+        self.write(move |c, now| {
+            let r = customers::merge(c, into, from, &actor, now)?;
+            ingest::insert_jobs(c, &jobs, now)?;
+            Ok(r)
+        })
+        .await
     }
 
     async fn conflicts(&self, customer: Option<CustomerId>) -> StoreResult<Vec<ConflictView>> {

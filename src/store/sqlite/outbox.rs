@@ -72,11 +72,17 @@ pub fn complete(
         return Ok(false);
     }
     let entry = get(conn, id)?.ok_or_else(|| anyhow::anyhow!("outbox row vanished"))?;
+    let message_id = uuid::Uuid::now_v7();
+    super::ingest::insert_jobs(
+        conn,
+        &crate::pipeline::routing::jobs_for_reply(message_id),
+        now,
+    )?;
     conn.execute(
         "INSERT INTO messages (id, customer_id, conversation_id, channel, direction, external_id, subject, body, digest, at, received_at)
          VALUES (?1, ?2, ?3, ?4, 'out', NULL, ?5, ?6, '', ?7, ?7)",
         params![
-            uuid::Uuid::now_v7().to_string(),
+            message_id.to_string(),
             entry.customer_id.to_string(),
             entry.conversation_id.to_string(),
             entry.channel.as_str(),
