@@ -22,13 +22,14 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use super::edge_convert::{nearest, payload_map, point_id, sparse, to_filter, to_persisted, uuid_of};
 use super::spec_json;
 use crate::pipeline::ports::{
     CollectionSpec, Filter, Hit, Point, Query, SparseVec, VectorError, VectorIndex, VectorResult,
 };
 
-const DENSE: &str = "dense";
-const SPARSE: &str = "bm25";
+pub(super) const DENSE: &str = "dense";
+pub(super) const SPARSE: &str = "bm25";
 const SPEC_FILE: &str = "holdfast-spec.json";
 
 /// qdrant-edge collections under one directory.
@@ -127,93 +128,6 @@ fn create(dir: &Path, spec: &CollectionSpec) -> anyhow::Result<EdgeShard> {
     let shard = EdgeShard::new(dir, cfg.build()).map_err(|e| anyhow!("{e}"))?;
     std::fs::write(dir.join(SPEC_FILE), spec_json(spec).to_string())?;
     Ok(shard)
-}
-
-fn point_id(id: Uuid) -> PointId {
-    PointId::Uuid(id)
-}
-
-fn uuid_of(id: &PointId) -> anyhow::Result<Uuid> {
-    match id {
-        PointId::Uuid(u) => Ok(*u),
-        PointId::NumId(n) => Err(anyhow!("unexpected numeric point id {n}")),
-    }
-}
-
-fn sparse(v: SparseVec) -> anyhow::Result<SparseVector> {
-    SparseVector::new(v.indices, v.values).map_err(|e| anyhow!("bad sparse vector: {e}"))
-}
-
-fn to_persisted(p: Point) -> anyhow::Result<PointStructPersisted> {
-    let mut vectors: HashMap<String, VectorInternal> = HashMap::new();
-    if let Some(d) = p.dense {
-        vectors.insert(DENSE.into(), VectorInternal::from(d));
-    }
-    if let Some(s) = p.sparse {
-        vectors.insert(SPARSE.into(), VectorInternal::from(sparse(s)?));
-    }
-    Ok(PointStructPersisted {
-        id: point_id(p.id),
-        vector: VectorStructPersisted::from(VectorStructInternal::Named(vectors)),
-        payload: Some(Payload::from(p.payload)),
-    })
-}
-
-fn condition(key: &str, values: &[Value]) -> anyhow::Result<Condition> {
-    let key: JsonPath = key
-        .parse()
-        .map_err(|_| anyhow!("bad payload key {key:?}"))?;
-    let one = |v: &Value| -> anyhow::Result<ValueVariants> {
-        match v {
-            Value::String(s) => Ok(ValueVariants::String(s.clone())),
-            Value::Bool(b) => Ok(ValueVariants::Bool(*b)),
-            Value::Number(n) => n
-                .as_i64()
-                .map(ValueVariants::Integer)
-                .ok_or_else(|| anyhow!("filter value {n} is not an integer")),
-            other => Err(anyhow!("cannot filter on {other}")),
-        }
-    };
-    let m = match values {
-        [v] => Match::Value(MatchValue { value: one(v)? }),
-        vs if vs.iter().all(Value::is_string) => Match::Any(MatchAny {
-            any: AnyVariants::Strings(
-                vs.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect(),
-            ),
-        }),
-        vs => Match::Any(MatchAny {
-            any: AnyVariants::Integers(
-                vs.iter()
-                    .map(|v| v.as_i64().ok_or_else(|| anyhow!("mixed filter values")))
-                    .collect::<anyhow::Result<_>>()?,
-            ),
-        }),
-    };
-    Ok(Condition::Field(FieldCondition::new_match(key, m)))
-}
-
-fn to_filter(f: &Filter) -> anyhow::Result<Option<qdrant_edge::Filter>> {
-    if f.is_empty() {
-        return Ok(None);
-    }
-    let mut out = qdrant_edge::Filter::new();
-    out.must = Some(
-        f.must
-            .iter()
-            .map(|(k, vs)| condition(k, vs))
-            .collect::<anyhow::Result<_>>()?,
-    );
-    Ok(Some(out))
-}
-
-fn nearest(name: &str, v: VectorInternal) -> ScoringQuery {
-    ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery::new(v, name)))
-}
-
-fn payload_map(p: Option<Payload>) -> Map<String, Value> {
-    p.map(|p| p.0).unwrap_or_default()
 }
 
 #[async_trait]

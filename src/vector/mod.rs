@@ -3,6 +3,7 @@
 //! backed by qdrant-edge, for tests, benches and local runs.
 
 pub mod edge;
+mod edge_convert;
 pub mod grpc;
 pub mod server;
 pub mod standin;
