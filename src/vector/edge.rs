@@ -11,21 +11,20 @@ use async_trait::async_trait;
 use ordered_float::OrderedFloat;
 use parking_lot::Mutex;
 use qdrant_edge::{
-    AnyVariants, Condition, CountRequest, Distance, EdgeConfigBuilder, EdgeShard,
-    EdgeSparseVectorParams, EdgeVectorParams, FieldCondition, Fusion, JsonPath, Match, MatchAny,
-    MatchValue, Modifier, NamedQuery, Payload, PointId, PointInsertOperations, PointOperations,
-    PointStructPersisted, PrefetchBuilder, QueryEnum, QueryRequestBuilder, ScoringQuery,
-    ScrollRequest, SparseVector, UpdateOperation, ValueVariants, VectorInternal,
-    VectorStructInternal, VectorStructPersisted, WithPayloadInterface,
+    CountRequest, Distance, EdgeConfigBuilder, EdgeShard, EdgeSparseVectorParams, EdgeVectorParams,
+    Fusion, Modifier, PointInsertOperations, PointOperations, PrefetchBuilder, QueryRequestBuilder,
+    ScoringQuery, ScrollRequest, UpdateOperation, VectorInternal, WithPayloadInterface,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::edge_convert::{nearest, payload_map, point_id, sparse, to_filter, to_persisted, uuid_of};
+use super::edge_convert::{
+    nearest, payload_map, point_id, sparse, to_filter, to_persisted, uuid_of,
+};
 use super::spec_json;
 use crate::pipeline::ports::{
-    CollectionSpec, Filter, Hit, Point, Query, SparseVec, VectorError, VectorIndex, VectorResult,
+    CollectionSpec, Filter, Hit, Point, Query, VectorError, VectorIndex, VectorResult,
 };
 
 pub(super) const DENSE: &str = "dense";
