@@ -192,3 +192,64 @@ where
         })
     }
 }
+
+impl SignedJson {
+    /// The body as `T`: malformed JSON is a 400, and a NUL (U+0000) in any
+    /// key or string a 422 naming where (no store can keep it; the ingest
+    /// records check theirs field by field in `pipeline::parse`).
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let value: T =
+            serde_json::from_slice(&self.body).map_err(|e| ApiError::bad_json(e.to_string()))?;
+        // A NUL can only arrive escaped; most bodies skip the walk.
+        if self
+            .body
+            .windows(6)
+            .any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+        {
+            let tree: serde_json::Value = serde_json::from_slice(&self.body)
+                .map_err(|e| ApiError::bad_json(e.to_string()))?;
+            if let Some(field) = nul_at(&tree, String::new()) {
+                return Err(ApiError::invalid(
+                    "the body contains a NUL character",
+                    vec![crate::pipeline::records::FieldError {
+                        field,
+                        reason: "contains a NUL character (U+0000), which cannot be stored".into(),
+                    }],
+                ));
+            }
+        }
+        Ok(value)
+    }
+}
+
+/// The path of the first key or string holding U+0000, if any.
+fn nul_at(v: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let here = |p: &str| {
+        if p.is_empty() {
+            "body".to_owned()
+        } else {
+            p.to_owned()
+        }
+    };
+    match v {
+        Value::String(s) => s.contains('\0').then(|| here(&path)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_at(x, format!("{path}[{i}]"))),
+        Value::Object(m) => m.iter().find_map(|(k, x)| {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if k.contains('\0') {
+                Some(p)
+            } else {
+                nul_at(x, p)
+            }
+        }),
+        _ => None,
+    }
+}

@@ -198,3 +198,46 @@ async fn crash_at_least_once(db: Db) {
 }
 on_both!(crash_before_mark_exactly_once_channel, crash_exactly_once);
 on_both!(crash_before_mark_at_least_once_channel, crash_at_least_once);
+
+/// A manager's text is refused with a 422 naming the field when it holds a
+/// NUL, which no store can keep (not a 500 on PostgreSQL), and nothing
+/// changes; the six characters `\u0000` typed as text are just text.
+async fn operator_text_with_nul_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let id = proposed_draft(&app, 4).await;
+    for (action, body, field) in [
+        ("edit", json!({"body": "Завтра\u{0} до 18:00"}), "body"),
+        ("reject", json!({"reason": "spam\u{0}"}), "reason"),
+    ] {
+        let r = app
+            .post(&format!("/api/v1/drafts/{id}/{action}"), &body)
+            .await;
+        assert_eq!(r.status().as_u16(), 422, "{action}");
+        assert_eq!(
+            r.headers()["content-type"].to_str().unwrap(),
+            "application/problem+json"
+        );
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["errors"][0]["field"], field, "{p:#}");
+        assert!(
+            p["errors"][0]["reason"].as_str().unwrap().contains("NUL"),
+            "{p:#}"
+        );
+    }
+    let d = app.get_json(&format!("/api/v1/drafts/{id}")).await;
+    assert_eq!(d["state"], "proposed");
+    let r = app
+        .post(
+            &format!("/api/v1/drafts/{id}/edit"),
+            &json!({"body": "escape \\u0000 shown as text"}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let d = app.get_json(&format!("/api/v1/drafts/{id}")).await;
+    assert_eq!(d["body"], "escape \\u0000 shown as text");
+    app.stop().await;
+}
+on_both!(
+    operator_text_with_nul_is_refused,
+    operator_text_with_nul_is_refused
+);

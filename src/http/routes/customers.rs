@@ -114,8 +114,7 @@ async fn merge(
     req: SignedJson,
 ) -> Result<Response, ApiError> {
     let into = parse_id(&id)?;
-    let body: MergeBody =
-        serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_json(e.to_string()))?;
+    let body: MergeBody = req.json()?;
     let from = parse_id(&body.from)?;
     let jobs = crate::pipeline::routing::jobs_for_merge(into, from, state.api.max_attempts);
     let r = state

@@ -74,8 +74,7 @@ struct CreateBody {
 }
 
 async fn create(State(state): State<AppState>, req: SignedJson) -> Result<Response, ApiError> {
-    let b: CreateBody =
-        serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_json(e.to_string()))?;
+    let b: CreateBody = req.json()?;
     let conversation: ConversationId = b.conversation_id.parse().map_err(|_| {
         ApiError::NotFound(format!(
             "conversation {:?} does not exist",
@@ -108,7 +107,7 @@ async fn act(
     let b: ActBody = if req.body.is_empty() {
         ActBody::default()
     } else {
-        serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_json(e.to_string()))?
+        req.json()?
     };
     let max = state.api.max_attempts;
     match action.as_str() {

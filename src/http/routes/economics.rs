@@ -74,8 +74,7 @@ struct SpendDto {
 }
 
 async fn post_spend(State(state): State<AppState>, req: SignedJson) -> Result<Response, ApiError> {
-    let value: Value =
-        serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_json(e.to_string()))?;
+    let value: Value = req.json()?;
     let items = match value {
         Value::Object(mut m) if m.contains_key("spend") => match m.remove("spend") {
             Some(Value::Array(a)) => a,
