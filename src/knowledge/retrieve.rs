@@ -144,30 +144,36 @@ impl KnowledgeBase {
             (m, Some(_)) => m,
         };
         let n = o.candidates.max(o.k);
-        let mut dense = Vec::new();
-        if mode != Mode::Bm25
-            && let Some(e) = &self.embedder
-        {
-            let v = e
-                .embed(EmbedRole::Query, vec![query.to_owned()])
-                .await?
-                .pop()
-                .ok_or_else(|| anyhow::anyhow!("embedder returned no vector"))?;
-            dense = self
-                .index
-                .query(&self.collection, Query::Dense(v), f.clone(), n)
-                .await?;
-        }
-        let mut sparse = Vec::new();
-        if mode != Mode::Dense {
-            let q = bm25::query_vector(query);
-            if !q.indices.is_empty() {
-                sparse = self
-                    .index
-                    .query(&self.collection, Query::Sparse(q), f, n)
-                    .await?;
+        // The BM25 list is searched while the query is embedded and the
+        // dense list searched (each index call runs on the blocking pool).
+        let dense = async {
+            match &self.embedder {
+                Some(e) if mode != Mode::Bm25 => {
+                    let v = e
+                        .embed(EmbedRole::Query, vec![query.to_owned()])
+                        .await?
+                        .pop()
+                        .ok_or_else(|| anyhow::anyhow!("embedder returned no vector"))?;
+                    Ok::<_, anyhow::Error>(
+                        self.index
+                            .query(&self.collection, Query::Dense(v), f.clone(), n)
+                            .await?,
+                    )
+                }
+                _ => Ok(Vec::new()),
             }
-        }
+        };
+        let sparse = async {
+            let q = bm25::query_vector(query);
+            if mode == Mode::Dense || q.indices.is_empty() {
+                return Ok::<_, anyhow::Error>(Vec::new());
+            }
+            Ok(self
+                .index
+                .query(&self.collection, Query::Sparse(q), f.clone(), n)
+                .await?)
+        };
+        let (dense, sparse) = tokio::try_join!(dense, sparse)?;
         let candidates = match mode {
             Mode::Bm25 => fz::candidates(&[], &sparse),
             Mode::Dense => fz::candidates(&dense, &[]),
