@@ -165,14 +165,14 @@ static void quantize_acts(const float *RESTRICT X, int L, int nin,
  * its block's d_w * d_a. The -8 nibble offset costs nothing: each lane
  * starts at -s_a (the block's activation sum), so a block's 8 lanes start at
  * -8 * s_a, exactly the offset's share. */
-static void matmul_rows_vnni(const int8_t *RESTRICT wexp, float dwf[RO][64], int ro,
+static void matmul_rows_vnni(const int8_t *RESTRICT wexp, float dwf[RO][64],
                              const int8_t *RESTRICT aq, const float *RESTRICT ad,
                              const int32_t *RESTRICT as, float *RESTRICT Y,
                              const float *bias, int L, int nout, int nin, int oo) {
     int nb = nin / QK;
     /* weight scales, each repeated over the 8 lanes of its block */
     float dwrep[RO][64 * 8] __attribute__((aligned(64)));
-    for (int r = 0; r < ro; r++)
+    for (int r = 0; r < RO; r++)
         for (int b = 0; b < nb; b++)
             for (int j = 0; j < 8; j++) dwrep[r][b * 8 + j] = dwf[r][b];
     for (int t = 0; t < L; t++) {
@@ -180,21 +180,21 @@ static void matmul_rows_vnni(const int8_t *RESTRICT wexp, float dwf[RO][64], int
         const float *dT = ad + (size_t)t * nb;
         const int32_t *sT = as + (size_t)t * nb;
         __m512 facc[RO];
-        for (int r = 0; r < ro; r++) facc[r] = _mm512_setzero_ps();
+        for (int r = 0; r < RO; r++) facc[r] = _mm512_setzero_ps();
         for (int b = 0; b < nb; b += 2) {
             __m512i av = _mm512_loadu_si512((const void *)(a + b * QK));
             __m512 dav = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(dT[b])),
                                             _mm256_set1_ps(dT[b + 1]), 1);
             __m512i neg_sa = _mm512_inserti32x8(_mm512_castsi256_si512(_mm256_set1_epi32(-sT[b])),
                                                 _mm256_set1_epi32(-sT[b + 1]), 1);
-            for (int r = 0; r < ro; r++) {
+            for (int r = 0; r < RO; r++) {
                 __m512i wv = _mm512_loadu_si512((const void *)(wexp + (size_t)r * nin + b * QK));
                 __m512i s = _mm512_dpbusd_epi32(neg_sa, wv, av);
                 __m512 scale = _mm512_mul_ps(_mm512_load_ps(&dwrep[r][b * 8]), dav);
                 facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, facc[r]);
             }
         }
-        for (int r = 0; r < ro; r++)
+        for (int r = 0; r < RO; r++)
             Y[(size_t)t * nout + oo + r] = (bias ? bias[oo + r] : 0.f) + _mm512_reduce_add_ps(facc[r]);
     }
 }
@@ -217,13 +217,18 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
                 int8_t *we = wexp + (size_t)r * nin;
                 for (int b = 0; b < nb; b++) {
                     dwf[r][b] = fp16_to_fp32(wr[b].d);
+#if defined(__AVX2__)
+                    /* Holdfast: the same unpacking 32 nibbles at a time */
+                    _mm256_storeu_si256((__m256i *)(we + b * QK), load_w(&wr[b]));
+#else
                     const uint8_t *qs = wr[b].qs; int8_t *o = we + b * QK;
                     for (int j = 0; j < 16; j++) { o[j] = (qs[j] & 0x0F); o[j + 16] = (qs[j] >> 4); }
+#endif
                 }
             }
 #if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__)
-            if ((nb & 1) == 0) {
-                matmul_rows_vnni(wexp, dwf, ro, aq, ad, as, Y, bias, L, nout, nin, oo);
+            if ((nb & 1) == 0 && ro == RO) {
+                matmul_rows_vnni(wexp, dwf, aq, ad, as, Y, bias, L, nout, nin, oo);
                 continue;
             }
 #endif
