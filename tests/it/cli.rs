@@ -224,3 +224,45 @@ fn clv_commands_fit_predict_and_check_holdout() {
         "{err}"
     );
 }
+
+/// The benches a person runs to check the figures: small runs must finish
+/// and print what the README quotes (events/s and ack latency; query
+/// latency with each list's share, embedding rate, demo ingest time).
+#[test]
+fn benches_print_their_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = holdfast(dir.path())
+        .args(["bench", "ingest", "--events", "400", "--concurrency", "8"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("durable events/s:"), "{text}");
+    assert!(text.contains("(stored 400, errors 0)"), "{text}");
+    assert!(text.contains("ack latency ms: p50"), "{text}");
+
+    let out = holdfast(dir.path())
+        .args(["bench", "retrieval", "--chunks", "600", "--queries", "20"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "synthetic index: 600 chunks",
+        "20 queries after 50 warm-up ones: p50",
+        "the 50 warm-up queries: p50",
+        "of which the dense search p50",
+        "chunks/s per core",
+        "demo knowledge base ingest",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+}
