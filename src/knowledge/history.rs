@@ -288,28 +288,35 @@ impl History {
     ) -> anyhow::Result<Vec<Recalled>> {
         let filter = customer_filter(customer);
         let n = (k * 4).max(20);
-        let mut dense_hits = Vec::new();
-        if k > 0
-            && let Some(e) = &self.embedder
-        {
-            let v = e
-                .embed(EmbedRole::Query, vec![query.to_owned()])
-                .await?
-                .pop()
-                .ok_or_else(|| anyhow::anyhow!("embedder returned no vector"))?;
-            dense_hits = self
-                .index
-                .query(&self.collection, Query::Dense(v), filter.clone(), n)
-                .await?;
-        }
-        let mut sparse_hits = Vec::new();
-        let q = bm25::query_vector(query);
-        if k > 0 && !q.indices.is_empty() {
-            sparse_hits = self
+        // Both lists at once, as the knowledge base searches them.
+        let dense = async {
+            match &self.embedder {
+                Some(e) if k > 0 => {
+                    let v = e
+                        .embed(EmbedRole::Query, vec![query.to_owned()])
+                        .await?
+                        .pop()
+                        .ok_or_else(|| anyhow::anyhow!("embedder returned no vector"))?;
+                    Ok::<_, anyhow::Error>(
+                        self.index
+                            .query(&self.collection, Query::Dense(v), filter.clone(), n)
+                            .await?,
+                    )
+                }
+                _ => Ok(Vec::new()),
+            }
+        };
+        let sparse = async {
+            let q = bm25::query_vector(query);
+            if k == 0 || q.indices.is_empty() {
+                return Ok::<_, anyhow::Error>(Vec::new());
+            }
+            Ok(self
                 .index
                 .query(&self.collection, Query::Sparse(q), filter.clone(), n)
-                .await?;
-        }
+                .await?)
+        };
+        let (dense_hits, sparse_hits) = tokio::try_join!(dense, sparse)?;
         let cands = fusion::candidates(&dense_hits, &sparse_hits);
         let scores = fusion::chunk_scores(
             &cands,
