@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::pipeline::ports::Hit;
+use super::bm25;
+use crate::pipeline::ports::{EmbedRole, Embedder, Filter, Hit, Query, VectorIndex};
 
 /// One chunk with whatever each list said about it.
 #[derive(Debug, Clone)]
@@ -282,4 +283,46 @@ pub fn rank(scores: &[f64], cands: &[Candidate], agg: DocAggregation) -> Vec<(us
             .map(|i| (i, scores[i])),
     );
     out
+}
+
+/// The dense and the BM25 candidate lists for `query`, searched at once
+/// (each index call runs on the blocking pool, the embedding on its own).
+/// `dense` without an embedder, or a query without BM25 terms, gives an
+/// empty list.
+pub(crate) async fn search_lists(
+    index: &dyn VectorIndex,
+    collection: &str,
+    embedder: Option<&dyn Embedder>,
+    query: &str,
+    filter: &Filter,
+    n: usize,
+    (dense, sparse): (bool, bool),
+) -> anyhow::Result<(Vec<Hit>, Vec<Hit>)> {
+    let dense_list = async {
+        match embedder {
+            Some(e) if dense => {
+                let v = e
+                    .embed(EmbedRole::Query, vec![query.to_owned()])
+                    .await?
+                    .pop()
+                    .ok_or_else(|| anyhow::anyhow!("embedder returned no vector"))?;
+                Ok::<_, anyhow::Error>(
+                    index
+                        .query(collection, Query::Dense(v), filter.clone(), n)
+                        .await?,
+                )
+            }
+            _ => Ok(Vec::new()),
+        }
+    };
+    let sparse_list = async {
+        let q = bm25::query_vector(query);
+        if !sparse || q.indices.is_empty() {
+            return Ok::<_, anyhow::Error>(Vec::new());
+        }
+        Ok(index
+            .query(collection, Query::Sparse(q), filter.clone(), n)
+            .await?)
+    };
+    tokio::try_join!(dense_list, sparse_list)
 }

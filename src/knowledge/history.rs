@@ -25,7 +25,7 @@ use super::bm25::{self, Bm25Params};
 use super::fusion::{self, Fusion};
 use crate::domain::{CustomerId, Timestamp};
 use crate::pipeline::ports::{
-    CollectionSpec, EmbedRole, Embedder, Filter, Hit, Point, Query, VectorError, VectorIndex,
+    CollectionSpec, EmbedRole, Embedder, Filter, Hit, Point, VectorError, VectorIndex,
 };
 use crate::pipeline::views::{StoredEvent, StoredMessage};
 
@@ -288,35 +288,16 @@ impl History {
     ) -> anyhow::Result<Vec<Recalled>> {
         let filter = customer_filter(customer);
         let n = (k * 4).max(20);
-        // Both lists at once, as the knowledge base searches them.
-        let dense = async {
-            match &self.embedder {
-                Some(e) if k > 0 => {
-                    let v = e
-                        .embed(EmbedRole::Query, vec![query.to_owned()])
-                        .await?
-                        .pop()
-                        .ok_or_else(|| anyhow::anyhow!("embedder returned no vector"))?;
-                    Ok::<_, anyhow::Error>(
-                        self.index
-                            .query(&self.collection, Query::Dense(v), filter.clone(), n)
-                            .await?,
-                    )
-                }
-                _ => Ok(Vec::new()),
-            }
-        };
-        let sparse = async {
-            let q = bm25::query_vector(query);
-            if k == 0 || q.indices.is_empty() {
-                return Ok::<_, anyhow::Error>(Vec::new());
-            }
-            Ok(self
-                .index
-                .query(&self.collection, Query::Sparse(q), filter.clone(), n)
-                .await?)
-        };
-        let (dense_hits, sparse_hits) = tokio::try_join!(dense, sparse)?;
+        let (dense_hits, sparse_hits) = fusion::search_lists(
+            &*self.index,
+            &self.collection,
+            self.embedder.as_deref(),
+            query,
+            &filter,
+            n,
+            (k > 0, k > 0),
+        )
+        .await?;
         let cands = fusion::candidates(&dense_hits, &sparse_hits);
         let scores = fusion::chunk_scores(
             &cands,

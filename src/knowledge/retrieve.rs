@@ -12,7 +12,7 @@ use super::fusion::{self as fz};
 pub use super::fusion::{Candidate, DocAggregation, Fusion};
 use super::index::KnowledgeBase;
 use crate::domain::Lang;
-use crate::pipeline::ports::{EmbedRole, Filter, Hit, Query};
+use crate::pipeline::ports::{Filter, Hit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -144,36 +144,16 @@ impl KnowledgeBase {
             (m, Some(_)) => m,
         };
         let n = o.candidates.max(o.k);
-        // The BM25 list is searched while the query is embedded and the
-        // dense list searched (each index call runs on the blocking pool).
-        let dense = async {
-            match &self.embedder {
-                Some(e) if mode != Mode::Bm25 => {
-                    let v = e
-                        .embed(EmbedRole::Query, vec![query.to_owned()])
-                        .await?
-                        .pop()
-                        .ok_or_else(|| anyhow::anyhow!("embedder returned no vector"))?;
-                    Ok::<_, anyhow::Error>(
-                        self.index
-                            .query(&self.collection, Query::Dense(v), f.clone(), n)
-                            .await?,
-                    )
-                }
-                _ => Ok(Vec::new()),
-            }
-        };
-        let sparse = async {
-            let q = bm25::query_vector(query);
-            if mode == Mode::Dense || q.indices.is_empty() {
-                return Ok::<_, anyhow::Error>(Vec::new());
-            }
-            Ok(self
-                .index
-                .query(&self.collection, Query::Sparse(q), f.clone(), n)
-                .await?)
-        };
-        let (dense, sparse) = tokio::try_join!(dense, sparse)?;
+        let (dense, sparse) = fz::search_lists(
+            &*self.index,
+            &self.collection,
+            self.embedder.as_deref(),
+            query,
+            &f,
+            n,
+            (mode != Mode::Bm25, mode != Mode::Dense),
+        )
+        .await?;
         let candidates = match mode {
             Mode::Bm25 => fz::candidates(&[], &sparse),
             Mode::Dense => fz::candidates(&dense, &[]),
