@@ -3,11 +3,13 @@
 
 mod cache;
 mod engine;
+mod letters;
 mod local;
 mod openai;
 
 pub use cache::DiskCache;
 pub use engine::{E5Engine, MODEL_FILE, MODEL_NAME, MODEL_SHA256};
+pub use letters::LetterEmbedder;
 pub use local::{LocalE5, LocalOptions};
 pub use openai::{OpenAiEmbedder, OpenAiOptions};
 

@@ -8,40 +8,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use uuid::Uuid;
 
 use super::history::{History, HistoryItem, Source};
 use crate::domain::{CustomerId, Timestamp};
-use crate::pipeline::ports::{EmbedRole, Embedder, VectorIndex};
-
-/// Letter counts: deterministic, instant, and equal texts embed equally.
-struct LetterEmbedder;
-
-#[async_trait]
-impl Embedder for LetterEmbedder {
-    fn describe(&self) -> String {
-        "letters-v1".into()
-    }
-    fn dim(&self) -> usize {
-        32
-    }
-    async fn embed(&self, _role: EmbedRole, texts: Vec<String>) -> anyhow::Result<Vec<Vec<f32>>> {
-        Ok(texts
-            .iter()
-            .map(|t| {
-                let mut v = [0f32; 32];
-                for c in t.to_lowercase().chars().filter(|c| c.is_alphanumeric()) {
-                    v[(c as usize) % 32] += 1.0;
-                }
-                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
-                v.iter().map(|x| x / n).collect()
-            })
-            .collect())
-    }
-}
+use crate::embed::LetterEmbedder;
+use crate::pipeline::ports::{Embedder, VectorIndex};
 
 const WORDS: [&str; 12] = [
     "oolong", "pause", "refund", "delivery", "puerh", "gift", "sencha", "box", "late", "price",
@@ -119,7 +93,11 @@ static CASES: AtomicUsize = AtomicUsize::new(0);
 
 async fn check(index: Arc<dyn VectorIndex>, case: Case) -> Result<(), TestCaseError> {
     let collection = format!("iso_{}", CASES.fetch_add(1, Ordering::Relaxed));
-    let history = History::new(index.clone(), Some(Arc::new(LetterEmbedder)), &collection);
+    let history = History::new(
+        index.clone(),
+        Some(Arc::new(LetterEmbedder::new(32))),
+        &collection,
+    );
     let ids: Vec<CustomerId> = case
         .customers
         .iter()
@@ -283,7 +261,7 @@ fn reindexing_is_idempotent_and_a_model_change_keeps_every_item() {
         );
         // The model appears: the collection is rebuilt with dense vectors
         // from the stored payloads, nothing lost.
-        let dense = History::new(index.clone(), Some(Arc::new(LetterEmbedder)), "h");
+        let dense = History::new(index.clone(), Some(Arc::new(LetterEmbedder::new(32))), "h");
         assert_eq!(
             dense
                 .index(vec![item(3, "2026-10-03 pause")])
@@ -315,7 +293,7 @@ fn the_grounder_hands_the_drafter_only_this_customers_history() {
         let dir = tempfile::tempdir().unwrap();
         let index: Arc<dyn VectorIndex> =
             Arc::new(crate::vector::EdgeIndex::open(dir.path()).unwrap());
-        let embedder: Arc<dyn Embedder> = Arc::new(LetterEmbedder);
+        let embedder: Arc<dyn Embedder> = Arc::new(LetterEmbedder::new(32));
         let history = History::new(index.clone(), Some(embedder.clone()), "h");
         let (a, b) = (
             CustomerId::from_uuid(Uuid::new_v4()),

@@ -5,38 +5,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use holdfast::cli::eval::retrieval;
+use holdfast::embed::LetterEmbedder;
 use holdfast::knowledge::retrieve::{Mode, SearchOptions};
 use holdfast::knowledge::{KnowledgeBase, load_dir};
-use holdfast::pipeline::ports::{EmbedRole, Embedder};
 use holdfast::vector::EdgeIndex;
-
-/// Bag-of-letters vectors: deterministic, and texts sharing words are close.
-pub(crate) struct LetterEmbedder;
-
-#[async_trait]
-impl Embedder for LetterEmbedder {
-    fn describe(&self) -> String {
-        "letters-v1".into()
-    }
-    fn dim(&self) -> usize {
-        64
-    }
-    async fn embed(&self, _role: EmbedRole, texts: Vec<String>) -> anyhow::Result<Vec<Vec<f32>>> {
-        Ok(texts
-            .iter()
-            .map(|t| {
-                let mut v = vec![0f32; 64];
-                for c in t.to_lowercase().chars().filter(|c| c.is_alphanumeric()) {
-                    v[(c as usize) % 64] += 1.0;
-                }
-                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
-                v.iter().map(|x| x / n).collect()
-            })
-            .collect())
-    }
-}
 
 fn write(dir: &Path, id: &str, lang: &str, body: &str) {
     let text = format!("---\nid: {id}\ntitle: {id} title\nlang: {lang}\ntags: [t]\n---\n{body}\n");
@@ -61,7 +34,7 @@ async fn reingest_embeds_only_changes_and_removes_deleted_documents() {
     );
     let kb = KnowledgeBase::new(
         Arc::new(EdgeIndex::open(data.path()).unwrap()),
-        Some(Arc::new(LetterEmbedder)),
+        Some(Arc::new(LetterEmbedder::new(64))),
         "kb",
     );
     let first = kb

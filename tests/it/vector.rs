@@ -12,11 +12,11 @@ use holdfast::knowledge::{KnowledgeBase, load_dir};
 use holdfast::pipeline::ports::VectorIndex;
 use holdfast::vector::{EdgeIndex, StandIn, standin};
 
-use crate::kb::LetterEmbedder;
+use holdfast::embed::LetterEmbedder;
 
 /// Every search's hits as (doc id, heading, score).
 async fn answers(index: Arc<dyn VectorIndex>) -> Vec<Vec<(String, String, f64)>> {
-    let kb = KnowledgeBase::new(index, Some(Arc::new(LetterEmbedder)), "kb");
+    let kb = KnowledgeBase::new(index, Some(Arc::new(LetterEmbedder::new(64))), "kb");
     let docs = load_dir(Path::new("knowledge")).unwrap();
     let first = kb.ingest(&docs, &|_, _| {}).await.unwrap();
     assert!(first.added > 10, "{first:?}");
