@@ -1,6 +1,7 @@
 //! `holdfast demo`: seeds the sample tea shop Pekoe into the data dir (once)
 //! and serves it with a generated API token and the dev sink channel.
 
+mod cast;
 mod seed;
 
 use std::path::Path;
