@@ -10,7 +10,9 @@ mod ingest;
 mod outbox;
 mod queue;
 mod readers;
+mod records;
 mod rows;
+mod schema;
 mod value;
 mod writer;
 
@@ -36,7 +38,6 @@ use crate::pipeline::views::{
     DraftView, NewClvModel, NewDraft, OutboxState, Receipt, SpendRow, StoredEvent, StoredMessage,
 };
 
-use super::migrations;
 use readers::Readers;
 use writer::Writer;
 
@@ -110,32 +111,6 @@ impl SqliteStore {
     }
 }
 
-fn applied(conn: &Connection) -> anyhow::Result<Vec<(i64, String)>> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-            version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-    )?;
-    let mut stmt =
-        conn.prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-fn applied_readonly(conn: &Connection) -> anyhow::Result<Vec<(i64, String)>> {
-    let exists: i64 = conn.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-        [],
-        |r| r.get(0),
-    )?;
-    if exists == 0 {
-        return Ok(Vec::new());
-    }
-    let mut stmt =
-        conn.prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -143,36 +118,11 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> StoreResult<Vec<String>> {
-        self.write(|c, now| {
-            let done = applied(c)?;
-            let mut names = Vec::new();
-            for m in migrations::pending(migrations::SQLITE, &done)? {
-                c.execute_batch(m.sql)
-                    .with_context(|| format!("applying migration {} ({})", m.version, m.name))?;
-                c.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
-                    rusqlite::params![m.version, m.name, m.checksum(), now],
-                )
-                .map_err(anyhow::Error::from)?;
-                names.push(format!("{:04}_{}", m.version, m.name));
-            }
-            Ok(names)
-        })
-        .await
+        self.write(|c, now| Ok(schema::migrate(c, now)?)).await
     }
 
     async fn ready(&self) -> StoreResult<()> {
-        self.read(|c| {
-            let done = applied_readonly(c)?;
-            let pending = migrations::pending(migrations::SQLITE, &done)?;
-            anyhow::ensure!(
-                pending.is_empty(),
-                "{} migration(s) not applied; run `holdfast migrate`",
-                pending.len()
-            );
-            Ok(())
-        })
-        .await
+        self.read(schema::check_ready).await
     }
 
     async fn ingest(&self, requests: Vec<IngestRequest>) -> StoreResult<Vec<IngestResult>> {
@@ -201,7 +151,7 @@ impl Store for SqliteStore {
     }
 
     async fn event_digests(&self, ids: Vec<SourceEventId>) -> StoreResult<HashMap<String, String>> {
-        self.read(move |c| customers::event_digests(c, &ids)).await
+        self.read(move |c| records::event_digests(c, &ids)).await
     }
 
     async fn customer(&self, id: CustomerId) -> StoreResult<Option<CustomerView>> {
@@ -239,19 +189,19 @@ impl Store for SqliteStore {
     }
 
     async fn event(&self, id: EventId) -> StoreResult<Option<StoredEvent>> {
-        self.read(move |c| customers::event(c, id)).await
+        self.read(move |c| records::event(c, id)).await
     }
 
     async fn message(&self, id: MessageId) -> StoreResult<Option<StoredMessage>> {
-        self.read(move |c| customers::message(c, id)).await
+        self.read(move |c| records::message(c, id)).await
     }
 
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationView>> {
-        self.read(move |c| customers::conversation(c, id)).await
+        self.read(move |c| records::conversation(c, id)).await
     }
 
     async fn conversation_messages(&self, id: ConversationId) -> StoreResult<Vec<StoredMessage>> {
-        self.read(move |c| customers::conversation_messages(c, id))
+        self.read(move |c| records::conversation_messages(c, id))
             .await
     }
 
@@ -431,7 +381,7 @@ impl Store for SqliteStore {
         customer: CustomerId,
         since: Timestamp,
     ) -> StoreResult<Vec<StoredEvent>> {
-        self.read(move |c| customers::customer_events(c, customer, since.unix_micros()))
+        self.read(move |c| records::customer_events(c, customer, since.unix_micros()))
             .await
     }
 
@@ -439,7 +389,7 @@ impl Store for SqliteStore {
         &self,
         customer: CustomerId,
     ) -> StoreResult<Vec<(String, Timestamp, bool)>> {
-        self.read(move |c| customers::offer_history(c, customer))
+        self.read(move |c| records::offer_history(c, customer))
             .await
     }
 }
