@@ -117,13 +117,54 @@ pub fn knowledge_base_with(
     embedder: Arc<dyn Embedder>,
 ) -> crate::knowledge::KnowledgeBase {
     let k = &settings.kb;
-    crate::knowledge::KnowledgeBase::new(index, Some(embedder), &k.collection).with_chunking(
-        crate::knowledge::ChunkParams {
+    crate::knowledge::KnowledgeBase::new(index, Some(embedder), &k.collection)
+        .with_chunking(crate::knowledge::ChunkParams {
             target_tokens: k.target_tokens,
             max_tokens: k.max_tokens,
             overlap_tokens: k.overlap_tokens,
-        },
-    )
+        })
+        .with_lexicon(lexicon(settings))
+}
+
+/// The configured bilingual lexicon, read once per process and path.
+/// Without one (none configured, or the file missing or unreadable) the
+/// knowledge base runs without cross-lingual BM25 and says so once.
+pub fn lexicon(settings: &Settings) -> Option<Arc<crate::knowledge::lexicon::Lexicon>> {
+    type Loaded = HashMap<std::path::PathBuf, Option<Arc<crate::knowledge::lexicon::Lexicon>>>;
+    static LOADED: LazyLock<Mutex<Loaded>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+    let path = &settings.kb.lexicon;
+    if path.as_os_str().is_empty() {
+        return None;
+    }
+    LOADED
+        .lock()
+        .entry(path.clone())
+        .or_insert_with(|| {
+            let t = std::time::Instant::now();
+            match crate::knowledge::lexicon::Lexicon::open(path) {
+                Ok(lx) => {
+                    let (en, ru) = lx.len();
+                    tracing::info!(
+                        path = %path.display(),
+                        english = en,
+                        russian = ru,
+                        ms = t.elapsed().as_millis() as u64,
+                        "bilingual lexicon loaded (cross-lingual BM25 on)"
+                    );
+                    Some(Arc::new(lx))
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        path = %path.display(),
+                        error = format!("{e:#}"),
+                        "no bilingual lexicon: cross-lingual retrieval is dense only \
+                         (`./run demo` installs one)"
+                    );
+                    None
+                }
+            }
+        })
+        .clone()
 }
 
 /// The knowledge base in the configured vector index with the configured
@@ -174,6 +215,7 @@ pub fn fusion(
         FusionKind::Zscores => Fusion::ZScores {
             dense_weight,
             cross_lingual: settings.kb.cross_lingual,
+            translated: settings.kb.translated,
         },
         FusionKind::Rrf => Fusion::Rrf {
             k: settings.kb.rrf_k,

@@ -366,6 +366,10 @@ pub struct EvalRetrievalArgs {
     /// Dense share of the fusion weight (default from [kb]).
     #[arg(long)]
     pub dense_weight: Option<f32>,
+    /// BM25 share documents in the other language take from the
+    /// question's translation (default from [kb]; 0: no translation).
+    #[arg(long)]
+    pub translated: Option<f32>,
     /// Remember embeddings in this folder (keyed by model, role and text
     /// hash), so repeated runs embed only texts they have not seen.
     #[arg(long)]

@@ -123,7 +123,12 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             o.mode = kb::mode(a.mode);
             o.k = a.k;
             let w = a.dense_weight.unwrap_or(settings.kb.dense_weight);
-            o.fusion = app::fusion(&settings, a.fusion.unwrap_or(settings.kb.fusion), w);
+            let mut kb_settings = settings.clone();
+            if let Some(t) = a.translated {
+                kb_settings.kb.translated = t;
+            }
+            o.fusion = app::fusion(&kb_settings, a.fusion.unwrap_or(settings.kb.fusion), w);
+            let lexicon = app::lexicon(&settings).filter(|_| kb_settings.kb.translated > 0.0);
             let embedder = match o.mode {
                 crate::knowledge::retrieve::Mode::Bm25 => None,
                 _ => Some(match &a.cache {
@@ -134,7 +139,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                     None => app::embedder(&settings)?,
                 }),
             };
-            let report = eval::retrieval::run(&a.kb, &a.questions, embedder, o).await?;
+            let report = eval::retrieval::run(&a.kb, &a.questions, embedder, lexicon, o).await?;
             if a.json {
                 println!("{report}");
             } else {

@@ -22,6 +22,10 @@ pub struct KbSettings {
     pub rrf_k: f32,
     pub dense_weight: f32,
     pub cross_lingual: f32,
+    /// dictd dictionary prefix (`<prefix>.index`, `<prefix>.dict.dz`);
+    /// empty: no cross-lingual BM25.
+    pub lexicon: PathBuf,
+    pub translated: f32,
     pub doc_second: f32,
     pub min_dense: f32,
     pub min_coverage: f32,

@@ -19,13 +19,27 @@ pub struct Candidate {
     pub dense: Option<f32>,
     /// BM25 score, when the chunk was in the BM25 list.
     pub sparse: Option<f32>,
+    /// BM25 score of the question's translation (`lexicon.rs`), when the
+    /// chunk was in that list.
+    pub translated: Option<f32>,
 }
 
-/// Merges the two best-first lists by chunk id.
-pub fn candidates(dense: &[Hit], sparse: &[Hit]) -> Vec<Candidate> {
+#[derive(Clone, Copy)]
+enum List {
+    Dense,
+    Sparse,
+    Translated,
+}
+
+/// Merges the best-first lists by chunk id.
+pub fn candidates(dense: &[Hit], sparse: &[Hit], translated: &[Hit]) -> Vec<Candidate> {
     let mut at: HashMap<Uuid, usize> = HashMap::new();
     let mut out: Vec<Candidate> = Vec::new();
-    for (list, is_dense) in [(dense, true), (sparse, false)] {
+    for (list, which) in [
+        (dense, List::Dense),
+        (sparse, List::Sparse),
+        (translated, List::Translated),
+    ] {
         for h in list {
             let i = *at.entry(h.id).or_insert_with(|| {
                 let s = |k: &str| {
@@ -41,14 +55,16 @@ pub fn candidates(dense: &[Hit], sparse: &[Hit]) -> Vec<Candidate> {
                     lang: s("lang"),
                     dense: None,
                     sparse: None,
+                    translated: None,
                 });
                 out.len() - 1
             });
-            if is_dense {
-                out[i].dense = Some(h.score);
-            } else {
-                out[i].sparse = Some(h.score);
-            }
+            let slot = match which {
+                List::Dense => &mut out[i].dense,
+                List::Sparse => &mut out[i].sparse,
+                List::Translated => &mut out[i].translated,
+            };
+            *slot = Some(h.score);
         }
     }
     out
@@ -66,9 +82,13 @@ pub enum Fusion {
     /// cannot match their words), and they keep their dense z-score alone.
     /// `cross_lingual` is added to the dense cosine of such chunks (e5
     /// scores a translation a little lower than a same-language text).
+    /// When the question was translated (`lexicon.rs`), such chunks take
+    /// the BM25 share from the translation's list instead, scaled by
+    /// `translated` (0: dense alone, 1: as much as same-language BM25).
     ZScores {
         dense_weight: f32,
         cross_lingual: f32,
+        translated: f32,
     },
 }
 
@@ -187,6 +207,7 @@ pub fn chunk_scores(cands: &[Candidate], qlang: Option<&str>, fusion: Fusion) ->
         Fusion::ZScores {
             dense_weight,
             cross_lingual,
+            translated,
         } => {
             let foreign = |c: &Candidate| foreign(c, qlang);
             let dense: Vec<f64> = cands
@@ -213,10 +234,22 @@ pub fn chunk_scores(cands: &[Candidate], qlang: Option<&str>, fusion: Fusion) ->
             } else {
                 Vec::new()
             };
+            // Foreign chunks' scores in the translation's list, likewise.
+            let trans: Vec<f64> = if cands.iter().any(|c| foreign(c) && c.translated.is_some()) {
+                cands
+                    .iter()
+                    .filter(|c| foreign(c))
+                    .map(|c| c.translated.map_or(0.0, f64::from))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let (dm, ds) = mean_std(&dense);
             let dmin = dense.iter().copied().fold(f64::INFINITY, f64::min);
             let (sm, ss) = mean_std(&sparse);
+            let (tm, ts) = mean_std(&trans);
             let wd = f64::from(dense_weight);
+            let wt = (1.0 - wd) * f64::from(translated);
             cands
                 .iter()
                 .map(|c| {
@@ -231,7 +264,14 @@ pub fn chunk_scores(cands: &[Candidate], qlang: Option<&str>, fusion: Fusion) ->
                             f64::from(d) + bonus
                         });
                     let dz = (d - dm) / ds;
-                    if foreign(c) || sparse.is_empty() {
+                    if foreign(c) {
+                        if trans.is_empty() {
+                            dz
+                        } else {
+                            let tz = (c.translated.map_or(0.0, f64::from) - tm) / ts;
+                            (1.0 - wt) * dz + wt * tz
+                        }
+                    } else if sparse.is_empty() {
                         dz
                     } else {
                         let sz = (c.sparse.map_or(0.0, f64::from) - sm) / ss;

@@ -298,7 +298,7 @@ impl History {
             (k > 0, k > 0),
         )
         .await?;
-        let cands = fusion::candidates(&dense_hits, &sparse_hits);
+        let cands = fusion::candidates(&dense_hits, &sparse_hits, &[]);
         let scores = fusion::chunk_scores(
             &cands,
             None,

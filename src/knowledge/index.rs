@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::bm25::{self, Bm25Params};
 use super::chunk::{self, Chunk, ChunkParams};
 use super::doc::Document;
+use super::lexicon::Lexicon;
 use crate::pipeline::ports::{
     CollectionSpec, EmbedRole, Embedder, Filter, Point, VectorError, VectorIndex,
 };
@@ -25,6 +26,8 @@ pub struct KnowledgeBase {
     pub(crate) collection: String,
     pub(crate) chunking: ChunkParams,
     pub(crate) bm25: Bm25Params,
+    /// Translates questions for cross-lingual BM25 (`lexicon.rs`).
+    pub(crate) lexicon: Option<Arc<Lexicon>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,7 +56,13 @@ impl KnowledgeBase {
             collection: collection.to_owned(),
             chunking: ChunkParams::default(),
             bm25: Bm25Params::default(),
+            lexicon: None,
         }
+    }
+
+    pub fn with_lexicon(mut self, lexicon: Option<Arc<Lexicon>>) -> Self {
+        self.lexicon = lexicon;
+        self
     }
 
     pub fn with_chunking(mut self, p: ChunkParams) -> Self {

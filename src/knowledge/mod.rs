@@ -10,6 +10,7 @@ pub mod history;
 pub mod history_jobs;
 mod history_rebuild;
 pub mod index;
+pub mod lexicon;
 pub mod retrieve;
 
 #[cfg(test)]

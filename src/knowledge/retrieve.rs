@@ -11,6 +11,7 @@ use super::bm25;
 use super::fusion::{self as fz};
 pub use super::fusion::{Candidate, DocAggregation, Fusion};
 use super::index::KnowledgeBase;
+use super::lexicon;
 use crate::domain::Lang;
 use crate::pipeline::ports::{Filter, Hit};
 
@@ -46,6 +47,7 @@ impl Default for SearchOptions {
             fusion: Fusion::ZScores {
                 dense_weight: 0.6,
                 cross_lingual: 0.03,
+                translated: 1.0,
             },
             k: 10,
             candidates: 50,
@@ -133,6 +135,8 @@ pub struct Retrieved {
     /// Best first, as the index returned them.
     pub dense: Vec<Hit>,
     pub sparse: Vec<Hit>,
+    /// BM25 hits of the question's translation (empty without a lexicon).
+    pub translated: Vec<Hit>,
 }
 
 impl KnowledgeBase {
@@ -144,7 +148,7 @@ impl KnowledgeBase {
             (m, Some(_)) => m,
         };
         let n = o.candidates.max(o.k);
-        let (dense, sparse) = fz::search_lists(
+        let lists = fz::search_lists(
             &*self.index,
             &self.collection,
             self.embedder.as_deref(),
@@ -152,18 +156,27 @@ impl KnowledgeBase {
             &f,
             n,
             (mode != Mode::Bm25, mode != Mode::Dense),
-        )
-        .await?;
+        );
+        let translated = async {
+            match &self.lexicon {
+                Some(lx) if mode == Mode::Hybrid => {
+                    lexicon::search(&*self.index, &self.collection, lx, query, &f, n).await
+                }
+                _ => Ok(Vec::new()),
+            }
+        };
+        let ((dense, sparse), translated) = tokio::try_join!(lists, translated)?;
         let candidates = match mode {
-            Mode::Bm25 => fz::candidates(&[], &sparse),
-            Mode::Dense => fz::candidates(&dense, &[]),
-            Mode::Hybrid => fz::candidates(&dense, &sparse),
+            Mode::Bm25 => fz::candidates(&[], &sparse, &[]),
+            Mode::Dense => fz::candidates(&dense, &[], &[]),
+            Mode::Hybrid => fz::candidates(&dense, &sparse, &translated),
         };
         Ok(Retrieved {
             mode,
             candidates,
             dense,
             sparse,
+            translated,
         })
     }
 

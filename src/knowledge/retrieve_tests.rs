@@ -21,7 +21,7 @@ fn hits(ids: &[u128]) -> Vec<Hit> {
 }
 
 fn top(d: &[Hit], s: &[Hit], fusion: Fusion) -> Uuid {
-    let c = fz::candidates(d, s);
+    let c = fz::candidates(d, s, &[]);
     let scores = fz::chunk_scores(&c, Some("en"), fusion);
     let r = fz::rank(&scores, &c, DocAggregation { second: 0.0 });
     c[r[0].0].hit.id
@@ -38,7 +38,7 @@ fn rrf_rewards_agreement_and_weights_shift_the_order() {
         top(&d, &s, Fusion::Scores { dense_weight: 0.1 }),
         Uuid::from_u128(4)
     );
-    assert_eq!(fz::candidates(&d, &s).len(), 4);
+    assert_eq!(fz::candidates(&d, &s, &[]).len(), 4);
 }
 
 #[test]
@@ -66,6 +66,7 @@ fn bm25_abstains_on_chunks_in_another_language() {
     let z = Fusion::ZScores {
         dense_weight: 0.6,
         cross_lingual: 0.0,
+        translated: 0.0,
     };
     assert_eq!(top(&dense, &sparse, z), Uuid::from_u128(1));
     let rrf = Fusion::Rrf {
@@ -78,13 +79,14 @@ fn bm25_abstains_on_chunks_in_another_language() {
         "rank fusion lets same-language BM25 matches win"
     );
     // The cross-lingual bonus lifts a translation over a near miss.
-    let c = fz::candidates(&dense[1..], &[]);
+    let c = fz::candidates(&dense[1..], &[], &[]);
     let mut close = vec![hit(9, "ru-answer", "ru", 0.84)];
     close.extend(dense[1..].iter().cloned());
-    let with = fz::candidates(&close, &[]);
+    let with = fz::candidates(&close, &[], &[]);
     let bonus = Fusion::ZScores {
         dense_weight: 0.6,
         cross_lingual: 0.03,
+        translated: 0.0,
     };
     let s = fz::chunk_scores(&with, Some("en"), bonus);
     assert!(s[0] > s[1], "{s:?}");
@@ -102,7 +104,7 @@ fn documents_rank_by_their_best_chunk_and_lead_with_one_chunk_each() {
         hit(4, "c", "en", 0.87),
         hit(5, "c", "en", 0.86),
     ];
-    let c = fz::candidates(&dense, &[]);
+    let c = fz::candidates(&dense, &[], &[]);
     let scores: Vec<f64> = c.iter().map(|c| f64::from(c.dense.unwrap())).collect();
     let docs = |second| {
         fz::rank(&scores, &c, DocAggregation { second })
@@ -113,4 +115,44 @@ fn documents_rank_by_their_best_chunk_and_lead_with_one_chunk_each() {
     assert_eq!(docs(0.0), ["a", "b", "c", "a", "c"]);
     // With the second chunk counted, c (0.87 + 0.86) passes b (0.88 alone).
     assert_eq!(docs(0.5), ["a", "c", "b", "a", "c"]);
+}
+
+/// An English question whose answer is a Russian chunk: the translation's
+/// BM25 list lifts the Russian chunk it matches over one it does not, and
+/// leaves same-language scores as they were.
+#[test]
+fn the_translations_list_scores_chunks_in_the_other_language() {
+    let dense = vec![
+        hit(1, "ru-near", "ru", 0.86),
+        hit(2, "ru-answer", "ru", 0.85),
+        hit(3, "en-doc", "en", 0.84),
+        hit(4, "ru-far", "ru", 0.80),
+    ];
+    let sparse = vec![hit(3, "en-doc", "en", 5.0)];
+    let translated = vec![hit(2, "ru-answer", "ru", 7.0), hit(3, "en-doc", "en", 9.0)];
+    let z = |translated| Fusion::ZScores {
+        dense_weight: 0.6,
+        cross_lingual: 0.0,
+        translated,
+    };
+    let c = fz::candidates(&dense, &sparse, &translated);
+    assert_eq!(c[1].translated, Some(7.0));
+    let order = |f| {
+        let s = fz::chunk_scores(&c, Some("en"), f);
+        fz::rank(&s, &c, DocAggregation { second: 0.0 })
+            .iter()
+            .map(|(i, _)| c[*i].doc_id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(order(z(0.0))[0], "ru-near", "dense alone");
+    assert_eq!(order(z(1.0))[0], "ru-answer", "{:?}", order(z(1.0)));
+    // The English chunk's score ignores the translation's list.
+    let with = fz::chunk_scores(&c, Some("en"), z(1.0));
+    let without = fz::chunk_scores(&fz::candidates(&dense, &sparse, &[]), Some("en"), z(1.0));
+    assert_eq!(with[2], without[2]);
+    // Without a translation the weight changes nothing.
+    assert_eq!(
+        without,
+        fz::chunk_scores(&fz::candidates(&dense, &sparse, &[]), Some("en"), z(0.0))
+    );
 }

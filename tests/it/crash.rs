@@ -176,7 +176,11 @@ async fn kill_nine_loses_nothing(db: Db) {
     );
 
     // Every job, including those enqueued before the kill, runs to done.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // The drain's speed is the disk's (every job's end is a durable
+    // commit): what fails the test is a queue that stops moving, not a slow
+    // one (30 s without a job done), or one that never ends.
+    let (mut last_done, mut moved) = (0, Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(900);
     loop {
         let counts = store.job_counts().await.unwrap();
         let n = |s| {
@@ -186,6 +190,9 @@ async fn kill_nine_loses_nothing(db: Db) {
                 .map(|(_, n)| *n)
                 .unwrap_or(0)
         };
+        if n(JobState::Done) > last_done {
+            (last_done, moved) = (n(JobState::Done), Instant::now());
+        }
         if n(JobState::Queued) == 0 && n(JobState::Running) == 0 {
             assert_eq!(n(JobState::Dead), 0);
             let done = store
@@ -200,8 +207,8 @@ async fn kill_nine_loses_nothing(db: Db) {
             break;
         }
         assert!(
-            Instant::now() < deadline,
-            "jobs did not finish after restart: {counts:?}"
+            moved.elapsed() < Duration::from_secs(30) && Instant::now() < deadline,
+            "jobs stopped moving after restart: {counts:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -120,6 +120,103 @@ async fn bm25_only_search_finds_russian_inflections_and_declines_unrelated_quest
     assert!(!r.answerable, "{r:?}");
 }
 
+/// A dictd dictionary (compressed like Debian's) with a few entries.
+fn write_dictd(dir: &Path, entries: &[(&str, &str)]) -> std::path::PathBuf {
+    use std::io::Write;
+    let (index, dict) = holdfast::knowledge::lexicon::encode_dictd(entries);
+    let prefix = dir.join("en-ru");
+    std::fs::write(dir.join("en-ru.index"), index).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(dir.join("en-ru.dict.dz")).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(&dict).unwrap();
+    gz.finish().unwrap();
+    prefix
+}
+
+/// An English question answered by a Russian document: BM25 alone cannot
+/// match it, the dictionary's translation can, and the fusion follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lexicon_lets_bm25_match_documents_in_the_other_language() {
+    let docs_dir = tempfile::tempdir().unwrap();
+    write(
+        docs_dir.path(),
+        "pause",
+        "ru",
+        "# Пауза подписки\n\nПодписку можно поставить на паузу на срок от 2 до 12 недель.",
+    );
+    write(
+        docs_dir.path(),
+        "plans",
+        "en",
+        "# Plans\n\nThe subscription plans cost 890, 1690 and 3190 roubles per delivery.",
+    );
+    write(
+        docs_dir.path(),
+        "delivery",
+        "ru",
+        "# Доставка\n\nКурьер привозит заказ по Москве за 350 рублей.",
+    );
+    let dict = tempfile::tempdir().unwrap();
+    let prefix = write_dictd(
+        dict.path(),
+        &[
+            ("pause", "   [pɘ:z]\n   1) пауза, перерыв\n   2) остановка"),
+            (
+                "subscription",
+                "   _n.\n   1) взнос\n   2) подписка (на газету и т.п.)",
+            ),
+            ("courier", "   курьер"),
+        ],
+    );
+    let lexicon = Arc::new(holdfast::knowledge::lexicon::Lexicon::open(&prefix).unwrap());
+    let docs = load_dir(docs_dir.path()).unwrap();
+    let question = "How long can I pause my subscription?";
+    let mut tops = Vec::new();
+    for lx in [None, Some(lexicon)] {
+        let data = tempfile::tempdir().unwrap();
+        let kb = KnowledgeBase::new(
+            Arc::new(EdgeIndex::open(data.path()).unwrap()),
+            Some(Arc::new(LetterEmbedder::new(64))),
+            "kb",
+        )
+        .with_lexicon(lx.clone());
+        kb.ingest(&docs, &|_, _| {}).await.unwrap();
+        let o = SearchOptions::default();
+        let r = kb.retrieve(question, &o).await.unwrap();
+        let translated: Vec<String> = r
+            .translated
+            .iter()
+            .map(|h| h.payload["doc_id"].as_str().unwrap_or("").to_owned())
+            .collect();
+        if lx.is_some() {
+            assert_eq!(
+                translated.first().map(String::as_str),
+                Some("pause"),
+                "{translated:?}"
+            );
+            assert!(!translated.contains(&"delivery".to_owned()));
+        } else {
+            assert!(translated.is_empty());
+        }
+        let hits = kb.search(question, &o).await.unwrap().hits;
+        let scores: Vec<(String, f64)> = hits.iter().map(|h| (h.doc_id.clone(), h.score)).collect();
+        let pause = scores.iter().find(|h| h.0 == "pause").map(|h| h.1);
+        let delivery = scores.iter().find(|h| h.0 == "delivery").map(|h| h.1);
+        tops.push((
+            pause.unwrap_or(f64::MIN),
+            delivery.unwrap_or(f64::MIN),
+            scores,
+        ));
+    }
+    // The model-free embedder cannot tell the two Russian documents apart
+    // for an English question; the translation can.
+    let (without, with) = (&tops[0], &tops[1]);
+    assert!(with.0 - with.1 > without.0 - without.1 + 0.5, "{tops:?}");
+    assert!(with.0 > with.1, "{tops:?}");
+}
+
 /// Issue 4's floors for hybrid retrieval on ../shared/eval with the
 /// installed e5 model (strict scoring): recall@5 >= 0.85, MRR@10 >= 0.70,
 /// at least 6 of the 8 unanswerable questions declined, and few answerable
@@ -133,6 +230,7 @@ async fn hybrid_retrieval_meets_the_issue_floors_on_the_shared_eval_corpus() {
         Path::new("../shared/eval/kb"),
         Path::new("../shared/eval/questions.jsonl"),
         Some(embedder),
+        holdfast::app::lexicon(&settings),
         holdfast::app::search_options(&settings),
     )
     .await

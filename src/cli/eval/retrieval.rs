@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::domain::Lang;
+use crate::knowledge::lexicon::Lexicon;
 use crate::knowledge::retrieve::SearchOptions;
 use crate::knowledge::{KnowledgeBase, load_dir};
 use crate::pipeline::ports::Embedder;
@@ -71,13 +72,15 @@ pub async fn run(
     kb: &Path,
     questions: &Path,
     embedder: Option<Arc<dyn Embedder>>,
+    lexicon: Option<Arc<Lexicon>>,
     opts: SearchOptions,
 ) -> anyhow::Result<Value> {
     let docs = load_dir(kb)?;
     let qs = read_questions(questions)?;
     let tmp = tempfile_dir()?;
     let index = Arc::new(EdgeIndex::open(tmp.path())?);
-    let base = KnowledgeBase::new(index, embedder, "eval");
+    let translating = lexicon.is_some();
+    let base = KnowledgeBase::new(index, embedder, "eval").with_lexicon(lexicon);
     let built = Instant::now();
     let report = base.ingest(&docs, &|_, _| {}).await?;
     let build_secs = built.elapsed().as_secs_f64();
@@ -134,6 +137,7 @@ pub async fn run(
     out["mode"] = json!(format!("{:?}", opts.mode).to_lowercase());
     out["fusion"] = json!(format!("{:?}", opts.fusion));
     out["scoring"] = json!("strict");
+    out["lexicon"] = json!(translating);
     out["documents"] = json!(report.documents);
     out["chunks"] = json!(report.chunks);
     out["build_seconds"] = json!(build_secs);
@@ -188,9 +192,14 @@ impl Drop for TempDir {
 /// The report as text.
 pub fn render(r: &Value) -> String {
     let mut s = format!(
-        "mode {} ({}), {} documents, {} chunks, build {:.1}s, scoring {}\n",
+        "mode {} ({}{}), {} documents, {} chunks, build {:.1}s, scoring {}\n",
         r["mode"].as_str().unwrap_or(""),
         r["fusion"].as_str().unwrap_or(""),
+        if r["lexicon"].as_bool().unwrap_or(false) {
+            ", cross-lingual BM25 through the lexicon"
+        } else {
+            ", no lexicon"
+        },
         r["documents"],
         r["chunks"],
         r["build_seconds"].as_f64().unwrap_or(0.0),
