@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::bm25::{self, Bm25Params};
 use super::chunk::{self, Chunk, ChunkParams};
 use super::doc::Document;
-use super::lexicon::Lexicon;
+use super::lexicon::{ChunkTerms, Lexicon};
 use crate::pipeline::ports::{
     CollectionSpec, EmbedRole, Embedder, Filter, Point, VectorError, VectorIndex,
 };
@@ -28,7 +28,16 @@ pub struct KnowledgeBase {
     pub(crate) bm25: Bm25Params,
     /// Translates questions for cross-lingual BM25 (`lexicon.rs`).
     pub(crate) lexicon: Option<Arc<Lexicon>>,
+    /// The stored chunks' term ids, for the translation's second pass.
+    pub(crate) chunk_terms: Arc<ChunkTerms>,
 }
+
+/// Chunks whose term ids the translation's second pass keeps (about 1 KB
+/// each): a shop's whole knowledge base, or the hot part of a large one.
+const CHUNK_TERMS_CACHED: std::num::NonZeroUsize = match std::num::NonZeroUsize::new(20_000) {
+    Some(n) => n,
+    None => std::num::NonZeroUsize::MIN,
+};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestReport {
@@ -57,6 +66,7 @@ impl KnowledgeBase {
             chunking: ChunkParams::default(),
             bm25: Bm25Params::default(),
             lexicon: None,
+            chunk_terms: Arc::new(ChunkTerms::new(CHUNK_TERMS_CACHED)),
         }
     }
 

@@ -160,7 +160,16 @@ impl KnowledgeBase {
         let translated = async {
             match &self.lexicon {
                 Some(lx) if mode == Mode::Hybrid => {
-                    lexicon::search(&*self.index, &self.collection, lx, query, &f, n).await
+                    lexicon::search(
+                        &*self.index,
+                        &self.collection,
+                        lx,
+                        &self.chunk_terms,
+                        query,
+                        &f,
+                        n,
+                    )
+                    .await
                 }
                 _ => Ok(Vec::new()),
             }

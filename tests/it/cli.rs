@@ -264,6 +264,8 @@ fn benches_print_their_figures() {
         "bilingual lexicon (",
         "chunks/s per core",
         "demo knowledge base ingest",
+        "demo knowledge base search, the real path (",
+        "lexicon on): first time p50",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
