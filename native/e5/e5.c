@@ -199,6 +199,56 @@ static void matmul_rows_vnni(const int8_t *RESTRICT wexp, float dwf[RO][64],
     }
 }
 #endif
+#if defined(__AVX2__)
+/* Holdfast: the AVX2 product for a full group of 8 rows. Each row's block
+ * product (maddubs + madd: 8 int32 partial sums, exact) is reduced across
+ * the 8 rows at once -- hadd trees and one lane swap turn 8 vectors of
+ * partials into one vector of the 8 rows' block sums -- so the scaling by
+ * d_w * d_a, the int->float conversion and the -8 offset's correction run
+ * once per block for all 8 rows instead of once per row, and the outputs
+ * are stored 8 at a time without horizontal sums. Same integer sums, same
+ * per-block scaling as the per-row loop below. */
+static void matmul_rows_avx2(const int8_t *RESTRICT wexp, float dwf[RO][64],
+                             const int8_t *RESTRICT aq, const float *RESTRICT ad,
+                             const int32_t *RESTRICT as, float *RESTRICT Y,
+                             const float *bias, int L, int nout, int nin, int oo) {
+    int nb = nin / QK;
+    float dwt[64][RO] __attribute__((aligned(32)));   /* dwt[b][r] = dwf[r][b] */
+    for (int r = 0; r < RO; r++)
+        for (int b = 0; b < nb; b++) dwt[b][r] = dwf[r][b];
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256 bv = bias ? _mm256_loadu_ps(bias + oo) : _mm256_setzero_ps();
+    const int8_t *w0 = wexp, *w1 = wexp + nin, *w2 = wexp + 2 * (size_t)nin,
+                 *w3 = wexp + 3 * (size_t)nin, *w4 = wexp + 4 * (size_t)nin,
+                 *w5 = wexp + 5 * (size_t)nin, *w6 = wexp + 6 * (size_t)nin,
+                 *w7 = wexp + 7 * (size_t)nin;
+#define E5_DOT(w) _mm256_madd_epi16(_mm256_maddubs_epi16( \
+        _mm256_loadu_si256((const __m256i *)((w) + b * QK)), av), ones)
+    for (int t = 0; t < L; t++) {
+        const int8_t *a = aq + (size_t)t * nin;
+        const float *dT = ad + (size_t)t * nb;
+        const int32_t *sT = as + (size_t)t * nb;
+        __m256 acc = _mm256_setzero_ps(), corr = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            __m256i av = _mm256_loadu_si256((const __m256i *)(a + b * QK));
+            __m256i h01 = _mm256_hadd_epi32(E5_DOT(w0), E5_DOT(w1));
+            __m256i h23 = _mm256_hadd_epi32(E5_DOT(w2), E5_DOT(w3));
+            __m256i h45 = _mm256_hadd_epi32(E5_DOT(w4), E5_DOT(w5));
+            __m256i h67 = _mm256_hadd_epi32(E5_DOT(w6), E5_DOT(w7));
+            __m256i h0123 = _mm256_hadd_epi32(h01, h23); /* r0-3: low | high halves */
+            __m256i h4567 = _mm256_hadd_epi32(h45, h67);
+            __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
+                                           _mm256_permute2x128_si256(h0123, h4567, 0x31));
+            __m256 dw = _mm256_load_ps(dwt[b]);
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(dw, _mm256_set1_ps(dT[b])), acc);
+            corr = _mm256_fmadd_ps(dw, _mm256_set1_ps(dT[b] * (float)sT[b]), corr);
+        }
+        _mm256_storeu_ps(Y + (size_t)t * nout + oo,
+                         _mm256_add_ps(bv, _mm256_fnmadd_ps(_mm256_set1_ps(8.f), corr, acc)));
+    }
+#undef E5_DOT
+}
+#endif
 static void matmul_q4q8(const block_q4_0 *W, const float *bias,
                         const int8_t *aq, const float *ad, const int32_t *as,
                         float *Y, int L, int nout, int nin) {
@@ -229,6 +279,12 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
 #if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__)
             if ((nb & 1) == 0 && ro == RO) {
                 matmul_rows_vnni(wexp, dwf, aq, ad, as, Y, bias, L, nout, nin, oo);
+                continue;
+            }
+#endif
+#if defined(__AVX2__)
+            if (ro == RO) {
+                matmul_rows_avx2(wexp, dwf, aq, ad, as, Y, bias, L, nout, nin, oo);
                 continue;
             }
 #endif
