@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::bm25::{self, Bm25Params};
 use super::chunk::{self, Chunk, ChunkParams};
 use super::doc::Document;
-use super::lexicon::{ChunkTerms, Lexicon};
+use super::lexicon::Lexicon;
+use super::translated::ChunkTerms;
 use crate::pipeline::ports::{
     CollectionSpec, EmbedRole, Embedder, Filter, Point, VectorError, VectorIndex,
 };

@@ -10,16 +10,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
-use std::num::NonZeroUsize;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use lru::LruCache;
-use uuid::Uuid;
 
 use super::bm25;
-use crate::pipeline::ports::{Filter, Hit, Query, SparseVec, VectorIndex};
+use crate::pipeline::ports::SparseVec;
 
 /// Stem → (other language's term id, weight), best first.
 type Table = HashMap<String, Vec<(u32, f32)>>;
@@ -284,92 +280,6 @@ pub fn query_vector(tr: &[Translated], present: &dyn Fn(u32) -> bool) -> SparseV
     }
     let (indices, values) = w.into_iter().unzip();
     SparseVec { indices, values }
-}
-
-/// The BM25 term ids of stored chunks (title, heading and text), by point
-/// id, so the translation's second pass does not re-stem the first pass's
-/// hits on every question. A knowledge-base chunk's id is a hash of its
-/// content and ingest never rewrites a stored point under the same id, so
-/// an entry cannot go stale; the cache only bounds its memory.
-pub struct ChunkTerms(Mutex<LruCache<Uuid, Arc<[u32]>>>);
-
-impl ChunkTerms {
-    pub fn new(capacity: NonZeroUsize) -> Self {
-        Self(Mutex::new(LruCache::new(capacity)))
-    }
-
-    /// The hit's sorted, distinct term ids.
-    pub fn of(&self, hit: &Hit) -> Arc<[u32]> {
-        if let Some(t) = self.lock().get(&hit.id) {
-            return t.clone();
-        }
-        let mut ids: Vec<u32> = ["title", "heading", "text"]
-            .iter()
-            .filter_map(|k| hit.payload.get(*k).and_then(|v| v.as_str()))
-            .flat_map(|t| bm25::terms(t).into_iter().map(|t| bm25::term_id(&t)))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let ids: Arc<[u32]> = ids.into();
-        self.lock().put(hit.id, ids.clone());
-        ids
-    }
-
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Uuid, Arc<[u32]>>> {
-        // A panic elsewhere while holding the lock leaves a usable cache.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl std::fmt::Debug for ChunkTerms {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChunkTerms")
-            .field("len", &self.len())
-            .finish()
-    }
-}
-
-/// The BM25 hits of the question's translation. Two passes: the first
-/// spreads each term's weight over all its translations and shows which of
-/// them the collection's best matches contain; the second splits each
-/// term's weight over those alone, so a term whose right translation is in
-/// the documents does not lose weight to senses that are not.
-pub async fn search(
-    index: &dyn VectorIndex,
-    collection: &str,
-    lexicon: &Lexicon,
-    chunk_terms: &ChunkTerms,
-    query: &str,
-    filter: &Filter,
-    n: usize,
-) -> anyhow::Result<Vec<Hit>> {
-    let tr = lexicon.translate(query);
-    let first = query_vector(&tr, &|_| true);
-    if first.indices.is_empty() {
-        return Ok(Vec::new());
-    }
-    let hits = index
-        .query(collection, Query::Sparse(first), filter.clone(), n)
-        .await?;
-    let terms: Vec<Arc<[u32]>> = hits.iter().map(|h| chunk_terms.of(h)).collect();
-    let present = |id: u32| terms.iter().any(|t| t.binary_search(&id).is_ok());
-    let second = query_vector(&tr, &present);
-    if second.indices.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(index
-        .query(collection, Query::Sparse(second), filter.clone(), n)
-        .await?)
 }
 
 /// A dictd pair (index text, uncompressed dictionary) from (headword,

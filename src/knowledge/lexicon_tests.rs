@@ -84,36 +84,3 @@ fn bad_index_lines_are_errors_not_panics() {
     assert!(Lexicon::from_dictd("word\tA\tZZZZ", b"word\n").is_err());
     assert!(Lexicon::from_dictd("word\t!\tB", b"word\n").is_err());
 }
-
-fn hit(id: u128, title: &str, text: &str) -> Hit {
-    let mut payload = serde_json::Map::new();
-    payload.insert("title".into(), title.into());
-    payload.insert("heading".into(), "Pausing".into());
-    payload.insert("text".into(), text.into());
-    Hit {
-        id: Uuid::from_u128(id),
-        score: 1.0,
-        payload,
-    }
-}
-
-#[test]
-fn chunk_terms_are_the_sorted_distinct_ids_of_title_heading_and_text() {
-    let cache = ChunkTerms::new(NonZeroUsize::MIN.saturating_add(1));
-    let h = hit(1, "Подписка", "Пауза подписки: пауза до 12 недель.");
-    let got = cache.of(&h);
-    let mut want = ids("Подписка Pausing Пауза подписки: пауза до 12 недель.");
-    want.sort_unstable();
-    want.dedup();
-    assert_eq!(&*got, &want[..]);
-    assert_eq!(cache.len(), 1);
-    // Ids are content hashes: the same id is the same chunk, not re-read.
-    let again = cache.of(&hit(1, "other", "other words entirely"));
-    assert!(Arc::ptr_eq(&got, &again));
-    // Bounded: two entries, the least recently used goes.
-    cache.of(&hit(2, "b", "second"));
-    cache.of(&hit(3, "c", "third"));
-    assert_eq!(cache.len(), 2);
-    let fresh = cache.of(&hit(1, "other", "other words entirely"));
-    assert_ne!(&*fresh, &*got, "evicted, so read again from the payload");
-}

@@ -12,6 +12,7 @@ mod history_rebuild;
 pub mod index;
 pub mod lexicon;
 pub mod retrieve;
+pub mod translated;
 
 #[cfg(test)]
 mod history_tests;

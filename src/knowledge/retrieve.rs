@@ -11,7 +11,7 @@ use super::bm25;
 use super::fusion::{self as fz};
 pub use super::fusion::{Candidate, DocAggregation, Fusion};
 use super::index::KnowledgeBase;
-use super::lexicon;
+use super::translated;
 use crate::domain::Lang;
 use crate::pipeline::ports::{Filter, Hit};
 
@@ -160,7 +160,7 @@ impl KnowledgeBase {
         let translated = async {
             match &self.lexicon {
                 Some(lx) if mode == Mode::Hybrid => {
-                    lexicon::search(
+                    translated::search(
                         &*self.index,
                         &self.collection,
                         lx,
