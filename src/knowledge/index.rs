@@ -35,10 +35,8 @@ pub struct KnowledgeBase {
 
 /// Chunks whose term ids the translation's second pass keeps (about 1 KB
 /// each): a shop's whole knowledge base, or the hot part of a large one.
-const CHUNK_TERMS_CACHED: std::num::NonZeroUsize = match std::num::NonZeroUsize::new(20_000) {
-    Some(n) => n,
-    None => std::num::NonZeroUsize::MIN,
-};
+const CHUNK_TERMS_CACHED: std::num::NonZeroUsize =
+    std::num::NonZeroUsize::new(20_000).expect("non-zero");
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestReport {

@@ -6,8 +6,8 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use crate::domain::{
-    ConversationId, Currency, CustomerId, Direction, EventId, EventKind, IdKind, Identity,
-    MessageId, Money, SourceEventId, Timestamp,
+    ConversationId, CustomerId, Direction, EventId, IdKind, Identity, MessageId, SourceEventId,
+    Timestamp,
 };
 use crate::pipeline::views::{
     ConflictView, ConversationView, CustomerStats, CustomerView, StoredEvent, StoredMessage,
@@ -186,20 +186,14 @@ fn event_from_row(r: &PgRow) -> anyhow::Result<StoredEvent> {
     let kind: String = r.try_get(3)?;
     let amount: Option<i64> = r.try_get(6)?;
     let currency: Option<String> = r.try_get(7)?;
+    let (kind, amount) = crate::store::event_kind_and_amount(kind, amount, currency)?;
     Ok(StoredEvent {
         id: EventId::from_uuid(r.try_get(0)?),
         source_id: r.try_get(1)?,
         customer_id: CustomerId::from_uuid(r.try_get(2)?),
-        kind: EventKind::parse(&kind, std::slice::from_ref(&kind))
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        kind,
         occurred_at: Timestamp::from_parts(r.try_get(4)?, r.try_get(5)?),
-        amount: match (amount, currency) {
-            (Some(minor), Some(c)) => Some(Money {
-                minor,
-                currency: Currency::parse(&c).map_err(|e| anyhow::anyhow!("{e}"))?,
-            }),
-            _ => None,
-        },
+        amount,
         channel: channel_at(r, 8)?,
     })
 }

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::domain::{
-    ConversationId, Currency, CustomerId, Direction, EventId, EventKind, MessageId, Money,
-    SourceEventId, Timestamp,
+    ConversationId, CustomerId, Direction, EventId, MessageId, SourceEventId, Timestamp,
 };
 use crate::pipeline::views::{ConversationView, StoredEvent, StoredMessage};
 
@@ -16,20 +15,14 @@ fn event_from_row(r: &Row<'_>) -> anyhow::Result<StoredEvent> {
     let kind: String = r.get(3)?;
     let amount: Option<i64> = r.get(6)?;
     let currency: Option<String> = r.get(7)?;
+    let (kind, amount) = crate::store::event_kind_and_amount(kind, amount, currency)?;
     Ok(StoredEvent {
         id: EventId::from_uuid(uuid_at(r, 0)?),
         source_id: r.get(1)?,
         customer_id: CustomerId::from_uuid(uuid_at(r, 2)?),
-        kind: EventKind::parse(&kind, std::slice::from_ref(&kind))
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        kind,
         occurred_at: Timestamp::from_parts(r.get(4)?, r.get(5)?),
-        amount: match (amount, currency) {
-            (Some(minor), Some(c)) => Some(Money {
-                minor,
-                currency: Currency::parse(&c).map_err(|e| anyhow::anyhow!("{e}"))?,
-            }),
-            _ => None,
-        },
+        amount,
         channel: channel_at(r, 8)?,
     })
 }
