@@ -187,7 +187,15 @@ pub struct Fitted {
     pub diagnostics: FitDiagnostics,
     pub spend_diagnostics: Option<FitDiagnostics>,
     pub customers: usize,
+    /// The L2 penalty the purchase model needed to converge (0 = none).
+    pub penalizer: f64,
 }
+
+/// Penalties tried in turn until BG/NBD converges. The unpenalised maximum
+/// can run off to a boundary (e.g. when most customers have been quiet for a
+/// long time, `a` and `b` grow without bound); a small penalty keeps the
+/// estimate finite and unique, as lifetimes' `penalizer_coef` does.
+const PENALIZERS: [f64; 4] = [0.0, 0.001, 0.01, 0.1];
 
 /// Fits BG/NBD on every customer's summary, and Gamma-Gamma on the repeat
 /// buyers when there are enough. `Err` says why no model was made.
@@ -208,13 +216,25 @@ pub fn fit(summaries: &[ValueSummary], min_repeat: usize) -> Result<Fitted, Stri
         ));
     }
     let opts = FitOptions::default();
-    let (m, d) = BgNbd::fit(&rows, &opts).map_err(|e| format!("BG/NBD: {e}"))?;
-    if !d.converged {
-        return Err(format!(
-            "BG/NBD did not converge: {}",
-            d.advice.clone().unwrap_or_else(|| "no advice".into())
-        ));
+    let mut failures = Vec::new();
+    let mut purchase = None;
+    for penalizer in PENALIZERS {
+        let o = FitOptions { penalizer, ..opts };
+        match BgNbd::fit(&rows, &o) {
+            Ok((m, d)) if d.converged => {
+                purchase = Some((m, d, penalizer));
+                break;
+            }
+            Ok((_, d)) => failures.push(format!(
+                "penalizer {penalizer}: {}",
+                d.advice.unwrap_or_else(|| "did not converge".into())
+            )),
+            Err(e) => failures.push(format!("penalizer {penalizer}: {e}")),
+        }
     }
+    let Some((m, d, penalizer)) = purchase else {
+        return Err(format!("BG/NBD did not converge: {}", failures.join("; ")));
+    };
     let spend = GammaGamma::fit(&repeat, &opts)
         .ok()
         .filter(|(_, d)| d.converged);
@@ -226,6 +246,7 @@ pub fn fit(summaries: &[ValueSummary], min_repeat: usize) -> Result<Fitted, Stri
         diagnostics: d,
         spend_diagnostics: spend.map(|(_, d)| d),
         customers: rows.len(),
+        penalizer,
     })
 }
 

@@ -2,12 +2,14 @@
 //! a refit that writes a model version and rescores everyone, scores in the
 //! customer API, and unit economics with marketing spend.
 
+use std::collections::BTreeMap;
 use std::io::BufReader;
 
-use holdfast::domain::IdKind;
+use holdfast::domain::{IdKind, Timestamp};
 use holdfast::pipeline::import::{ImportOptions, import_customers, import_events};
 use holdfast::pipeline::parse::IngestPolicy;
 use holdfast::pipeline::queue::{JobKind, NewJob};
+use holdfast::pipeline::value;
 use serde_json::{Value, json};
 
 use crate::helpers::{Db, shared, spawn_app};
@@ -36,7 +38,7 @@ async fn value_follows_purchases(db: Db) {
     )
     .await
     .unwrap();
-    let w = app.worker("value", None);
+    let w = app.worker_with_lease("value", None, 120);
     app.drain(&w).await;
 
     // Before any model: summaries and behaviour figures, no scores.
@@ -127,6 +129,53 @@ async fn value_follows_purchases(db: Db) {
     app.stop().await;
 }
 on_both!(value_follows_purchases, value_follows_purchases);
+
+/// The refit summarises purchases as of the wall clock, so the same data is
+/// seen ever older: a model must still be fitted years after the last order
+/// (CI once failed when the unpenalised BG/NBD stopped converging as the
+/// shared customers' purchases aged), and it must still rank a customer who
+/// bought recently above one who went quiet.
+#[test]
+fn the_value_model_is_fitted_whatever_the_day() {
+    let events = std::fs::read_to_string(shared("eval/customers/events.csv")).unwrap();
+    let mut orders: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    for line in events.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[3] != "order" {
+            continue;
+        }
+        let at = Timestamp::parse_rfc3339("occurred_at", f[2]).unwrap();
+        let rub: f64 = f[4].parse().unwrap();
+        orders
+            .entry(f[1].to_owned())
+            .or_default()
+            .push((at.unix_micros(), (rub * 100.0).round() as i64));
+    }
+    let last = orders.values().flatten().map(|(at, _)| *at).max().unwrap();
+    let week = 7 * 86_400_000_000i64;
+    let mut penalised = 0;
+    // Every fourth week over three years (a fit takes ~1 s in a debug build).
+    for weeks_after in (0..=156).step_by(4) {
+        let now = Timestamp::from_unix_micros(last + weeks_after * week);
+        let summaries: Vec<value::ValueSummary> = orders
+            .values()
+            .filter_map(|p| value::summarise(p, now))
+            .collect();
+        let fitted = value::fit(&summaries, 20)
+            .unwrap_or_else(|e| panic!("{weeks_after} weeks after the last order: {e}"));
+        assert!(fitted.diagnostics.converged);
+        let m = value::ActiveModel::from_params(1, &fitted.params).unwrap();
+        assert!(
+            m.purchase.p_alive(10.0, 52.0, 52.0) > m.purchase.p_alive(10.0, 20.0, 52.0),
+            "{weeks_after} weeks after: {:?}",
+            fitted.params
+        );
+        if fitted.penalizer > 0.0 {
+            penalised += 1;
+        }
+    }
+    eprintln!("{penalised} of 40 refit dates needed a penalizer");
+}
 
 async fn unit_economics(db: Db) {
     let app = spawn_app(db).await;

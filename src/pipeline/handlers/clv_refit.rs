@@ -49,6 +49,7 @@ impl JobHandler for ClvRefitHandler {
                     "log_likelihood": f.diagnostics.log_likelihood,
                     "iterations": f.diagnostics.iterations,
                     "converged": f.diagnostics.converged,
+                    "penalizer": f.penalizer,
                     "std_errors": f.diagnostics.std_errors,
                     "spend_log_likelihood": f.spend_diagnostics.as_ref().map(|d| d.log_likelihood),
                 });
@@ -64,6 +65,7 @@ impl JobHandler for ClvRefitHandler {
                 tracing::info!(
                     version,
                     customers = f.customers,
+                    penalizer = f.penalizer,
                     "customer-value model refitted"
                 );
                 Some(
