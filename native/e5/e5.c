@@ -614,6 +614,76 @@ static int tok_content(const tokenizer *t, const char *text,
     return ncontent;
 }
 
+#if defined(__AVX512F__)
+/* Holdfast: attention for one text segment [a, b) and all heads, 16 keys
+ * and 4 queries at a time. The segment's keys are transposed per head
+ * (kT[h][e][s], rows padded to a multiple of 16) so that a query's scores
+ * against 16 keys are one vector of FMAs over the head dimension, with no
+ * horizontal sums; each key and value load serves 4 queries. */
+static void attend_segment16(const float *q, const float *k, const float *v,
+                             float *ctx, int a, int b, int H, int NH, int hd,
+                             float scale, float *kT, float *prob) {
+    int L = b - a, Lp = (L + 15) & ~15, nv = hd / 16;
+    for (int h = 0; h < NH; h++) {
+        float *kh = kT + (size_t)h * hd * Lp;
+        for (int s = 0; s < L; s++) {
+            const float *src = k + (size_t)(a + s) * H + h * hd;
+            for (int e = 0; e < hd; e++) kh[(size_t)e * Lp + s] = src[e];
+        }
+        for (int s = L; s < Lp; s++)
+            for (int e = 0; e < hd; e++) kh[(size_t)e * Lp + s] = 0.f;
+    }
+    for (int h = 0; h < NH; h++) {
+        const float *kh = kT + (size_t)h * hd * Lp;
+        for (int t = a; t < b; t += 4) {
+            int nq = b - t < 4 ? b - t : 4;
+            const float *qp[4];
+            for (int i = 0; i < 4; i++) qp[i] = q + (size_t)(t + (i < nq ? i : nq - 1)) * H + h * hd;
+            for (int s0 = 0; s0 < Lp; s0 += 16) {
+                __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+                for (int e = 0; e < hd; e++) {
+                    __m512 kv = _mm512_loadu_ps(kh + (size_t)e * Lp + s0);
+                    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(qp[0][e]), kv, acc0);
+                    acc1 = _mm512_fmadd_ps(_mm512_set1_ps(qp[1][e]), kv, acc1);
+                    acc2 = _mm512_fmadd_ps(_mm512_set1_ps(qp[2][e]), kv, acc2);
+                    acc3 = _mm512_fmadd_ps(_mm512_set1_ps(qp[3][e]), kv, acc3);
+                }
+                __m512 sc = _mm512_set1_ps(scale);
+                _mm512_storeu_ps(prob + 0 * Lp + s0, _mm512_mul_ps(acc0, sc));
+                _mm512_storeu_ps(prob + 1 * Lp + s0, _mm512_mul_ps(acc1, sc));
+                _mm512_storeu_ps(prob + 2 * Lp + s0, _mm512_mul_ps(acc2, sc));
+                _mm512_storeu_ps(prob + 3 * Lp + s0, _mm512_mul_ps(acc3, sc));
+            }
+            float inv[4];
+            for (int i = 0; i < 4; i++) {
+                float *p = prob + (size_t)i * Lp, mx = -1e30f;
+                for (int s = 0; s < L; s++) if (p[s] > mx) mx = p[s];
+                inv[i] = 1.f / exp_shift_sum(p, L, mx);
+            }
+            __m512 c[4][4];
+            for (int i = 0; i < 4; i++) for (int j = 0; j < nv; j++) c[i][j] = _mm512_setzero_ps();
+            for (int s = 0; s < L; s++) {
+                const float *vh = v + (size_t)(a + s) * H + h * hd;
+                __m512 p0 = _mm512_set1_ps(prob[s]), p1 = _mm512_set1_ps(prob[Lp + s]);
+                __m512 p2 = _mm512_set1_ps(prob[2 * Lp + s]), p3 = _mm512_set1_ps(prob[3 * Lp + s]);
+                for (int j = 0; j < nv; j++) {
+                    __m512 vv = _mm512_loadu_ps(vh + 16 * j);
+                    c[0][j] = _mm512_fmadd_ps(p0, vv, c[0][j]);
+                    c[1][j] = _mm512_fmadd_ps(p1, vv, c[1][j]);
+                    c[2][j] = _mm512_fmadd_ps(p2, vv, c[2][j]);
+                    c[3][j] = _mm512_fmadd_ps(p3, vv, c[3][j]);
+                }
+            }
+            for (int i = 0; i < nq; i++) {
+                float *ch = ctx + (size_t)(t + i) * H + h * hd;
+                __m512 iv = _mm512_set1_ps(inv[i]);
+                for (int j = 0; j < nv; j++) _mm512_storeu_ps(ch + 16 * j, _mm512_mul_ps(c[i][j], iv));
+            }
+        }
+    }
+}
+#endif
+
 /* ------------------------------- forward ------------------------------
  * The whole batch is processed with the tokens of every text concatenated
  * into one [T,H] activation matrix. The token-wise matmuls (Q/K/V/O/FFN)
@@ -656,6 +726,13 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
     add_layernorm(x, NULL, m->eln_w, m->eln_b, T, H, m->eps);
 
     float scale = 1.f / sqrtf((float)hd);
+    float *kT = NULL, *prob16 = NULL;
+#if defined(__AVX512F__)
+    if (hd % 16 == 0 && hd <= 64) {
+        kT = (float *)calloc((size_t)H * (m->MAXP + 16), sizeof(float));
+        prob16 = (float *)calloc((size_t)4 * (m->MAXP + 16), sizeof(float));
+    }
+#endif
     for (int l = 0; l < m->NL; l++) {
         layer_t *ly = &m->layers[l];
         QUANT(x, H);                       /* Q/K/V share the same input */
@@ -663,6 +740,12 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
         MAT(ly->kw, ly->kb, k, H, H);
         MAT(ly->vw, ly->vb, v, H, H);
         /* scaled dot-product attention, restricted to each text's own tokens */
+#if defined(__AVX512F__)
+        if (kT) {
+            for (int t = 0; t < T; t = send[t])
+                attend_segment16(q, k, v, ctx, sstart[t], send[t], H, NH, hd, scale, kT, prob16);
+        } else
+#endif
 #pragma omp parallel
         {
             float *prob = (float *)malloc(sizeof(float) * (size_t)m->MAXP);
@@ -746,6 +829,7 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
     }
 
     free(x); free(q); free(k); free(v); free(ctx); free(ao); free(mid); free(fo);
+    free(kT); free(prob16);
     free(aq); free(ad); free(as);
     return 0;
 #undef QUANT
