@@ -619,7 +619,10 @@ static int tok_content(const tokenizer *t, const char *text,
  * and 4 queries at a time. The segment's keys are transposed per head
  * (kT[h][e][s], rows padded to a multiple of 16) so that a query's scores
  * against 16 keys are one vector of FMAs over the head dimension, with no
- * horizontal sums; each key and value load serves 4 queries. */
+ * horizontal sums; each key and value load serves 4 queries. The padding
+ * columns hold whatever the buffer last held: their scores are computed
+ * with the rest of the last 16 but never read (softmax and the weighted sum
+ * stop at L). */
 static void attend_segment16(const float *q, const float *k, const float *v,
                              float *ctx, int a, int b, int H, int NH, int hd,
                              float scale, float *kT, float *prob) {
@@ -630,8 +633,6 @@ static void attend_segment16(const float *q, const float *k, const float *v,
             const float *src = k + (size_t)(a + s) * H + h * hd;
             for (int e = 0; e < hd; e++) kh[(size_t)e * Lp + s] = src[e];
         }
-        for (int s = L; s < Lp; s++)
-            for (int e = 0; e < hd; e++) kh[(size_t)e * Lp + s] = 0.f;
     }
     for (int h = 0; h < NH; h++) {
         const float *kh = kT + (size_t)h * hd * Lp;
