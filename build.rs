@@ -4,7 +4,8 @@
 //!
 //! The AVX2 fast path is used when the target enables AVX2, or when building
 //! natively on a host that has AVX2+FMA+F16C (the usual `./run` case); the
-//! AVX-512 VNNI matmul likewise where the CPU has it. Set
+//! AVX-512 VNNI matmul likewise where the CPU has it (and AVX512_BF16
+//! attention where it has that too). Set
 //! HOLDFAST_E5_PORTABLE=1 to build the portable scalar path for other CPUs.
 
 fn main() {
@@ -31,6 +32,11 @@ fn main() {
                 .flag("-mavx512vl")
                 .flag("-mavx512dq")
                 .flag("-mavx512vnni");
+            // Attention's bf16 dot products where the CPU has AVX512_BF16
+            // (about a sixth faster on long chunks).
+            if use_feature("avx512bf16") {
+                build.flag("-mavx512bf16");
+            }
         }
     }
     build.compile("e5");
@@ -65,6 +71,29 @@ fn use_avx512_vnni() -> bool {
     }
     let native = std::env::var("HOST").ok() == std::env::var("TARGET").ok();
     native && host_has_avx512_vnni()
+}
+
+/// A target feature that is enabled, or that a native build's host has.
+fn use_feature(name: &str) -> bool {
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    if features.split(',').any(|x| x == name) {
+        return true;
+    }
+    let native = std::env::var("HOST").ok() == std::env::var("TARGET").ok();
+    native && host_has(name)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn host_has(name: &str) -> bool {
+    match name {
+        "avx512bf16" => std::arch::is_x86_feature_detected!("avx512bf16"),
+        _ => false,
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn host_has(_name: &str) -> bool {
+    false
 }
 
 #[cfg(target_arch = "x86_64")]

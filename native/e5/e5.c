@@ -31,6 +31,9 @@
 
 #define RESTRICT __restrict__
 #define QK 32
+#if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#define E5_LANES 1
+#endif
 
 /* ----------------------------- fp16 -> fp32 ----------------------------- */
 static inline float fp16_to_fp32(uint16_t h) {
@@ -328,6 +331,134 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
 }
 #undef RO
 
+#if defined(E5_LANES)
+/* Holdfast: a weight matrix repacked at load time for the lane-per-row
+ * kernel below. Rows go in groups of 16, one row per 32-bit lane: for each
+ * group and each quad of inputs, 64 bytes hold the 16 rows' 4 nibble values
+ * (0..15, unpacked). dw holds each group's block scales, 16 per block. */
+typedef struct {
+    int nout, nin;
+    uint8_t *w;    /* [nout/16][nin/4][16][4] */
+    float *dw;     /* [nout/16][nin/QK][16] */
+} packed_t;
+
+static packed_t *pack_q4(const block_q4_0 *W, int nout, int nin) {
+    if (!W || nout % 32 != 0 || nin % QK != 0) return NULL;
+    int nb = nin / QK, nq = nin / 4;
+    packed_t *P = (packed_t *)malloc(sizeof(packed_t));
+    P->nout = nout; P->nin = nin;
+    P->w = (uint8_t *)aligned_alloc(64, (size_t)nout * nin);
+    P->dw = (float *)aligned_alloc(64, (size_t)nout * nb * sizeof(float));
+    if (!P->w || !P->dw) { free(P->w); free(P->dw); free(P); return NULL; }
+    for (int r = 0; r < nout; r++) {
+        int g = r / 16, lane = r % 16;
+        for (int b = 0; b < nb; b++) {
+            const block_q4_0 *blk = W + (size_t)r * nb + b;
+            P->dw[((size_t)g * nb + b) * 16 + lane] = fp16_to_fp32(blk->d);
+            for (int j = 0; j < QK; j++) {
+                int v = j < 16 ? (blk->qs[j] & 0x0F) : (blk->qs[j - 16] >> 4);
+                int i = b * QK + j;   /* input index */
+                P->w[(((size_t)g * nq + i / 4) * 16 + lane) * 4 + i % 4] = (uint8_t)v;
+            }
+        }
+    }
+    return P;
+}
+
+static void free_packed(packed_t *P) {
+    if (!P) return;
+    free(P->w); free(P->dw); free(P);
+}
+
+/* Holdfast: Y[L,nout] = X * W^T + bias with one output row per 32-bit lane.
+ * A vpdpbusd multiplies 16 rows' 4 weights by the same 4 activations
+ * (broadcast), so a block of 32 inputs is 8 vpdpbusd into one vector of 16
+ * exact block sums -- no horizontal sums, and the int->float conversion and
+ * the d_w * d_a scaling run once per block for 16 rows instead of once per
+ * two blocks for one row. Tiles of 4 tokens x 32 rows keep 8 integer and 8
+ * float accumulators in registers; each weight load serves 4 tokens and each
+ * activation broadcast 2 row groups. The -8 nibble offset starts each lane
+ * at -8 * s_a. Same integer block sums and per-block scaling as matmul_q4q8;
+ * only the float summation order differs. */
+static void matmul_lanes(const packed_t *P, const float *bias,
+                         const int8_t *RESTRICT aq, const float *RESTRICT ad,
+                         const int32_t *RESTRICT as, float *RESTRICT Y, int L) {
+    const int nout = P->nout, nin = P->nin, nb = nin / QK, nq = nin / 4;
+    for (int g = 0; g < nout; g += 32) {
+        const uint8_t *w0 = P->w + (size_t)(g / 16) * nq * 64, *w1 = w0 + (size_t)nq * 64;
+        const float *d0 = P->dw + (size_t)(g / 16) * nb * 16, *d1 = d0 + (size_t)nb * 16;
+        const __m512 b0 = bias ? _mm512_loadu_ps(bias + g) : _mm512_setzero_ps();
+        const __m512 b1 = bias ? _mm512_loadu_ps(bias + g + 16) : _mm512_setzero_ps();
+        int t = 0;
+        for (; t + 4 <= L; t += 4) {
+            __m512 f00 = _mm512_setzero_ps(), f01 = f00, f02 = f00, f03 = f00;
+            __m512 f10 = f00, f11 = f00, f12 = f00, f13 = f00;
+            const int8_t *a0 = aq + (size_t)t * nin, *a1 = a0 + nin, *a2 = a1 + nin, *a3 = a2 + nin;
+            const float *da = ad + (size_t)t * nb;
+            const int32_t *sa = as + (size_t)t * nb;
+            for (int b = 0; b < nb; b++) {
+                __m512i i00 = _mm512_set1_epi32(-8 * sa[b]), i01 = _mm512_set1_epi32(-8 * sa[nb + b]);
+                __m512i i02 = _mm512_set1_epi32(-8 * sa[2 * nb + b]), i03 = _mm512_set1_epi32(-8 * sa[3 * nb + b]);
+                __m512i i10 = i00, i11 = i01, i12 = i02, i13 = i03;
+                const uint8_t *wa = w0 + (size_t)b * 8 * 64, *wb = w1 + (size_t)b * 8 * 64;
+                for (int k = 0; k < 8; k++) {
+                    __m512i x0 = _mm512_load_si512((const void *)(wa + k * 64));
+                    __m512i x1 = _mm512_load_si512((const void *)(wb + k * 64));
+                    int32_t q0, q1, q2, q3;
+                    memcpy(&q0, a0 + b * QK + 4 * k, 4); memcpy(&q1, a1 + b * QK + 4 * k, 4);
+                    memcpy(&q2, a2 + b * QK + 4 * k, 4); memcpy(&q3, a3 + b * QK + 4 * k, 4);
+                    __m512i v0 = _mm512_set1_epi32(q0), v1 = _mm512_set1_epi32(q1);
+                    __m512i v2 = _mm512_set1_epi32(q2), v3 = _mm512_set1_epi32(q3);
+                    i00 = _mm512_dpbusd_epi32(i00, x0, v0); i10 = _mm512_dpbusd_epi32(i10, x1, v0);
+                    i01 = _mm512_dpbusd_epi32(i01, x0, v1); i11 = _mm512_dpbusd_epi32(i11, x1, v1);
+                    i02 = _mm512_dpbusd_epi32(i02, x0, v2); i12 = _mm512_dpbusd_epi32(i12, x1, v2);
+                    i03 = _mm512_dpbusd_epi32(i03, x0, v3); i13 = _mm512_dpbusd_epi32(i13, x1, v3);
+                }
+                const __m512 s0 = _mm512_load_ps(d0 + b * 16), s1 = _mm512_load_ps(d1 + b * 16);
+                __m512 e;
+                e = _mm512_set1_ps(da[b]);
+                f00 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i00), _mm512_mul_ps(s0, e), f00);
+                f10 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i10), _mm512_mul_ps(s1, e), f10);
+                e = _mm512_set1_ps(da[nb + b]);
+                f01 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i01), _mm512_mul_ps(s0, e), f01);
+                f11 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i11), _mm512_mul_ps(s1, e), f11);
+                e = _mm512_set1_ps(da[2 * nb + b]);
+                f02 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i02), _mm512_mul_ps(s0, e), f02);
+                f12 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i12), _mm512_mul_ps(s1, e), f12);
+                e = _mm512_set1_ps(da[3 * nb + b]);
+                f03 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i03), _mm512_mul_ps(s0, e), f03);
+                f13 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i13), _mm512_mul_ps(s1, e), f13);
+            }
+            float *y = Y + (size_t)t * nout + g;
+            _mm512_storeu_ps(y, _mm512_add_ps(f00, b0)); _mm512_storeu_ps(y + 16, _mm512_add_ps(f10, b1)); y += nout;
+            _mm512_storeu_ps(y, _mm512_add_ps(f01, b0)); _mm512_storeu_ps(y + 16, _mm512_add_ps(f11, b1)); y += nout;
+            _mm512_storeu_ps(y, _mm512_add_ps(f02, b0)); _mm512_storeu_ps(y + 16, _mm512_add_ps(f12, b1)); y += nout;
+            _mm512_storeu_ps(y, _mm512_add_ps(f03, b0)); _mm512_storeu_ps(y + 16, _mm512_add_ps(f13, b1));
+        }
+        for (; t < L; t++) {   /* the last 0-3 tokens, one at a time */
+            __m512 f0 = _mm512_setzero_ps(), f1 = f0;
+            const int8_t *a0 = aq + (size_t)t * nin;
+            for (int b = 0; b < nb; b++) {
+                __m512i i0 = _mm512_set1_epi32(-8 * as[(size_t)t * nb + b]), i1 = i0;
+                const uint8_t *wa = w0 + (size_t)b * 8 * 64, *wb = w1 + (size_t)b * 8 * 64;
+                for (int k = 0; k < 8; k++) {
+                    int32_t q0;
+                    memcpy(&q0, a0 + b * QK + 4 * k, 4);
+                    __m512i v0 = _mm512_set1_epi32(q0);
+                    i0 = _mm512_dpbusd_epi32(i0, _mm512_load_si512((const void *)(wa + k * 64)), v0);
+                    i1 = _mm512_dpbusd_epi32(i1, _mm512_load_si512((const void *)(wb + k * 64)), v0);
+                }
+                __m512 e = _mm512_set1_ps(ad[(size_t)t * nb + b]);
+                f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(_mm512_load_ps(d0 + b * 16), e), f0);
+                f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(_mm512_load_ps(d1 + b * 16), e), f1);
+            }
+            float *y = Y + (size_t)t * nout + g;
+            _mm512_storeu_ps(y, _mm512_add_ps(f0, b0)); _mm512_storeu_ps(y + 16, _mm512_add_ps(f1, b1));
+        }
+    }
+}
+#endif
+
 /* x[L,H] = layernorm(x + y).  If y==NULL, layernorm(x) in place. */
 static void add_layernorm(float *x, const float *y, const float *w,
                           const float *b, int L, int H, float eps) {
@@ -335,6 +466,32 @@ static void add_layernorm(float *x, const float *y, const float *w,
     for (int t = 0; t < L; t++) {
         float *r = x + (size_t)t * H;
         const float *yy = y ? y + (size_t)t * H : NULL;
+#if defined(__AVX2__)
+        /* Holdfast: the same three passes 8 wide (the scalar loops did not
+         * vectorise: float sums in order); only the sums' order differs. */
+        if (H % 8 == 0) {
+            __m256 acc = _mm256_setzero_ps();
+            for (int i = 0; i < H; i += 8) {
+                __m256 v = _mm256_loadu_ps(r + i);
+                if (yy) { v = _mm256_add_ps(v, _mm256_loadu_ps(yy + i)); _mm256_storeu_ps(r + i, v); }
+                acc = _mm256_add_ps(acc, v);
+            }
+            float mean = hsum256(acc) / H;
+            __m256 mv = _mm256_set1_ps(mean);
+            acc = _mm256_setzero_ps();
+            for (int i = 0; i < H; i += 8) {
+                __m256 d = _mm256_sub_ps(_mm256_loadu_ps(r + i), mv);
+                acc = _mm256_fmadd_ps(d, d, acc);
+            }
+            float var = hsum256(acc) / H;
+            __m256 iv = _mm256_set1_ps(1.f / sqrtf(var + eps));
+            for (int i = 0; i < H; i += 8) {
+                __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(r + i), mv), iv);
+                _mm256_storeu_ps(r + i, _mm256_fmadd_ps(d, _mm256_loadu_ps(w + i), _mm256_loadu_ps(b + i)));
+            }
+            continue;
+        }
+#endif
         float mean = 0.f;
         for (int i = 0; i < H; i++) { if (yy) r[i] += yy[i]; mean += r[i]; }
         mean /= H;
@@ -393,9 +550,53 @@ static inline __m256 gelu256(__m256 x) {
 }
 #endif
 
+#if defined(__AVX512F__)
+/* Holdfast: exp256 and gelu256 16 wide (the same operations per lane). */
+static inline __m512 exp512(__m512 x) {
+    /* x <= 0 at both callers (a score minus the row's largest, or -z^2);
+     * vscalefps multiplies by 2^n exactly and flushes far-negative n to 0,
+     * so no clamp and no exponent arithmetic is needed */
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.f / 720.f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 120.f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 24.f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 6.f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+    return _mm512_scalef_ps(p, n);
+}
+
+static inline __m512 gelu512(__m512 x) {
+    const __m512i sign_mask = _mm512_set1_epi32((int)0x80000000u);
+    __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752440f));
+    __m512 az = _mm512_abs_ps(z);
+    __m512 t = _mm512_div_ps(_mm512_set1_ps(1.f),
+                             _mm512_fmadd_ps(az, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.f)));
+    __m512 poly = _mm512_set1_ps(1.061405429f);
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-1.453152027f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.421413741f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-0.284496736f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(0.254829592f));
+    poly = _mm512_mul_ps(poly, t);
+    __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(az, az)));
+    __m512 erf_abs = _mm512_fnmadd_ps(poly, e, _mm512_set1_ps(1.f));
+    __m512i sign = _mm512_and_si512(_mm512_castps_si512(z), sign_mask);
+    __m512 erf = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(erf_abs), sign));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x),
+                         _mm512_add_ps(_mm512_set1_ps(1.f), erf));
+}
+#endif
+
 /* mid[i] = gelu(mid[i]) over n values. */
 static void gelu_all(float *mid, size_t n) {
     size_t i = 0;
+#if defined(__AVX512F__)
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(mid + i, gelu512(_mm512_loadu_ps(mid + i)));
+#endif
 #if defined(__AVX2__)
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(mid + i, gelu256(_mm256_loadu_ps(mid + i)));
 #endif
@@ -406,6 +607,17 @@ static void gelu_all(float *mid, size_t n) {
 static float exp_shift_sum(float *p, int n, float mx) {
     int i = 0;
     float sum = 0.f;
+#if defined(__AVX512F__)
+    {
+        __m512 acc = _mm512_setzero_ps(), m = _mm512_set1_ps(mx);
+        for (; i + 16 <= n; i += 16) {
+            __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(p + i), m));
+            _mm512_storeu_ps(p + i, e);
+            acc = _mm512_add_ps(acc, e);
+        }
+        sum = _mm512_reduce_add_ps(acc);
+    }
+#endif
 #if defined(__AVX2__)
     __m256 acc = _mm256_setzero_ps(), m = _mm256_set1_ps(mx);
     for (; i + 8 <= n; i += 8) {
@@ -413,7 +625,7 @@ static float exp_shift_sum(float *p, int n, float mx) {
         _mm256_storeu_ps(p + i, e);
         acc = _mm256_add_ps(acc, e);
     }
-    sum = hsum256(acc);
+    sum += hsum256(acc);
 #endif
     for (; i < n; i++) { float e = expf(p[i] - mx); p[i] = e; sum += e; }
     return sum;
@@ -423,6 +635,9 @@ static float exp_shift_sum(float *p, int n, float mx) {
 typedef struct {
     const block_q4_0 *qw, *kw, *vw, *aow, *fiw, *fow;
     const float *qb, *kb, *vb, *aob, *aln_w, *aln_b, *fib, *fob, *oln_w, *oln_b;
+#if defined(E5_LANES)
+    packed_t *qp, *kp, *vp, *aop, *fip, *fop;   /* Holdfast: repacked at load */
+#endif
 } layer_t;
 
 typedef struct {
@@ -481,8 +696,8 @@ static uint64_t fnv1a(const char *s, int n) {
     for (int i = 0; i < n; i++) { h ^= (uint8_t)s[i]; h *= 1099511628211ULL; }
     return h;
 }
-static int tok_lookup(const tokenizer *t, const char *s, int n) {
-    uint32_t i = (uint32_t)(fnv1a(s, n) & t->ht_mask);
+static int tok_lookup_h(const tokenizer *t, const char *s, int n, uint64_t h) {
+    uint32_t i = (uint32_t)(h & t->ht_mask);
     for (;;) {
         int v = t->ht[i];
         if (v == 0) return -1;
@@ -583,11 +798,16 @@ static int tok_content(const tokenizer *t, const char *text,
     for (int i = 0; i < n; i++) {
         if (best[i] <= -1e29f) continue;
         int bi = cs[i];
-        /* try every piece length in chars while byte span fits */
+        /* try every piece length in chars while byte span fits; Holdfast:
+         * the FNV-1a hash grows with the span instead of being recomputed
+         * from its start for every length (same hash, same lookups) */
+        uint64_t h = 1469598103934665603ULL;
+        int hl = 0;
         for (int e = i + 1; e <= n; e++) {
             int len = cs[e] - bi;
             if (len > t->max_piece_bytes) break;
-            int idx = tok_lookup(t, buf + bi, len);
+            for (; hl < len; hl++) { h ^= (uint8_t)buf[bi + hl]; h *= 1099511628211ULL; }
+            int idx = tok_lookup_h(t, buf + bi, len, h);
             if (idx >= 0 && idx != t->unk) {
                 float sc = best[i] + t->scores[idx];
                 if (sc > best[e]) { best[e] = sc; bp[e] = idx; bf[e] = i; }
@@ -615,6 +835,14 @@ static int tok_content(const tokenizer *t, const char *text,
 }
 
 #if defined(__AVX512F__)
+/* Holdfast: the largest of p[0..n), 16 at a time (n >= 1). */
+static inline float row_max16(const float *p, int n) {
+    __m512 m = _mm512_set1_ps(-1e30f);
+    int s = 0;
+    for (; s + 16 <= n; s += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(p + s));
+    if (s < n) m = _mm512_max_ps(m, _mm512_maskz_loadu_ps((__mmask16)((1u << (n - s)) - 1), p + s));
+    return _mm512_reduce_max_ps(m);
+}
 /* Holdfast: attention for one text segment [a, b) and all heads, 16 keys
  * and 4 queries at a time. The segment's keys are transposed per head
  * (kT[h][e][s], rows padded to a multiple of 16) so that a query's scores
@@ -657,9 +885,8 @@ static void attend_segment16(const float *q, const float *k, const float *v,
             }
             float inv[4];
             for (int i = 0; i < 4; i++) {
-                float *p = prob + (size_t)i * Lp, mx = -1e30f;
-                for (int s = 0; s < L; s++) if (p[s] > mx) mx = p[s];
-                inv[i] = 1.f / exp_shift_sum(p, L, mx);
+                float *p = prob + (size_t)i * Lp;
+                inv[i] = 1.f / exp_shift_sum(p, L, row_max16(p, L));
             }
             __m512 c[4][4];
             for (int i = 0; i < 4; i++) for (int j = 0; j < nv; j++) c[i][j] = _mm512_setzero_ps();
@@ -677,6 +904,117 @@ static void attend_segment16(const float *q, const float *k, const float *v,
             }
             for (int i = 0; i < nq; i++) {
                 float *ch = ctx + (size_t)(t + i) * H + h * hd;
+                __m512 iv = _mm512_set1_ps(inv[i]);
+                for (int j = 0; j < nv; j++) _mm512_storeu_ps(ch + 16 * j, _mm512_mul_ps(c[i][j], iv));
+            }
+        }
+    }
+}
+#endif
+
+
+#if defined(__AVX512F__) && defined(__AVX512BF16__)
+#define E5_BF16 1
+/* float -> bf16, round to nearest even (as vcvtne2ps2bf16 for finite values) */
+static inline uint16_t bf16_of(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+static inline uint32_t bf16_pair(float lo, float hi) {
+    return (uint32_t)bf16_of(lo) | ((uint32_t)bf16_of(hi) << 16);
+}
+/* n floats -> n bf16 in order (as pairs: dst[i] = src[2i], src[2i+1]); n even */
+static void bf16_row(const float *src, uint32_t *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        _mm512_storeu_si512((void *)(dst + i / 2),
+                            (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i)));
+    for (; i < n; i += 2) dst[i / 2] = bf16_pair(src[i], src[i + 1]);
+}
+/* Holdfast: attend_segment16 with bf16 dot products (vdpbf16ps: two
+ * products per lane, float accumulation), where the CPU has AVX512_BF16.
+ * Queries, keys, values and probabilities are rounded to bf16 (8-bit
+ * mantissa: finer than the int8 blocks the matmuls already use); scores,
+ * softmax and sums stay float. Keys go per head as pairs of dimensions over
+ * 16 keys (kT2[h][e/2][s]); values as pairs of keys over 16 dimensions
+ * (vT2[h][s/2][e]); the odd key past the end has zero value and
+ * probability. */
+static void attend_segment_bf16(const float *q, const float *k, const float *v,
+                                float *ctx, int a, int b, int H, int NH, int hd,
+                                float scale, uint32_t *kT2, uint32_t *vT2,
+                                uint32_t *q2, float *prob, uint32_t *p2) {
+    int L = b - a, Lp = (L + 15) & ~15, hp = hd / 2, nv = hd / 16, Le = (L + 1) / 2;
+    /* q2 holds the keys in bf16 first, then the queries */
+    bf16_row(k + (size_t)a * H, q2, (size_t)L * H);
+    for (int s = 0; s < L; s++) {
+        const uint32_t *ks = q2 + (size_t)s * (H / 2);
+        for (int h = 0; h < NH; h++)
+            for (int e = 0; e < hp; e++) kT2[((size_t)h * hp + e) * Lp + s] = ks[h * hp + e];
+    }
+    bf16_row(q + (size_t)a * H, q2, (size_t)L * H);
+    /* interleave two keys' values: out[2e] = first[e], out[2e + 1] = second[e] */
+    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int sp = 0; sp < Le; sp++) {
+        const float *v0 = v + (size_t)(a + 2 * sp) * H;
+        const float *v1 = 2 * sp + 1 < L ? v0 + H : NULL;
+        for (int h = 0; h < NH; h++)
+            for (int j = 0; j < nv; j++) {
+                const float *x0 = v0 + h * hd + 16 * j;
+                __m512 hi = v1 ? _mm512_loadu_ps(v1 + h * hd + 16 * j) : _mm512_setzero_ps();
+                __m512i pr = (__m512i)_mm512_cvtne2ps_pbh(hi, _mm512_loadu_ps(x0));
+                _mm512_storeu_si512((void *)(vT2 + ((size_t)h * Le + sp) * hd + 16 * j),
+                                    _mm512_permutexvar_epi16(ilv, pr));
+            }
+    }
+    for (int h = 0; h < NH; h++) {
+        const uint32_t *kh = kT2 + (size_t)h * hp * Lp;
+        const uint32_t *vh = vT2 + (size_t)h * Le * hd;
+        for (int t = 0; t < L; t += 4) {
+            int nq = L - t < 4 ? L - t : 4;
+            const uint32_t *qp[4];
+            for (int i = 0; i < 4; i++) qp[i] = q2 + (size_t)(t + (i < nq ? i : nq - 1)) * (H / 2) + h * hp;
+            for (int s0 = 0; s0 < Lp; s0 += 16) {
+                __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+                for (int e = 0; e < hp; e++) {
+                    __m512bh kv = (__m512bh)_mm512_loadu_si512((const void *)(kh + (size_t)e * Lp + s0));
+                    acc0 = _mm512_dpbf16_ps(acc0, kv, (__m512bh)_mm512_set1_epi32((int)qp[0][e]));
+                    acc1 = _mm512_dpbf16_ps(acc1, kv, (__m512bh)_mm512_set1_epi32((int)qp[1][e]));
+                    acc2 = _mm512_dpbf16_ps(acc2, kv, (__m512bh)_mm512_set1_epi32((int)qp[2][e]));
+                    acc3 = _mm512_dpbf16_ps(acc3, kv, (__m512bh)_mm512_set1_epi32((int)qp[3][e]));
+                }
+                __m512 sc = _mm512_set1_ps(scale);
+                _mm512_storeu_ps(prob + 0 * Lp + s0, _mm512_mul_ps(acc0, sc));
+                _mm512_storeu_ps(prob + 1 * Lp + s0, _mm512_mul_ps(acc1, sc));
+                _mm512_storeu_ps(prob + 2 * Lp + s0, _mm512_mul_ps(acc2, sc));
+                _mm512_storeu_ps(prob + 3 * Lp + s0, _mm512_mul_ps(acc3, sc));
+            }
+            float inv[4];
+            for (int i = 0; i < 4; i++) {
+                float *p = prob + (size_t)i * Lp;
+                inv[i] = 1.f / exp_shift_sum(p, L, row_max16(p, L));
+                if (L & 1) p[L] = 0.f;
+                bf16_row(p, p2 + (size_t)i * Le, (size_t)2 * Le);
+            }
+            __m512 c[4][4];
+            for (int i = 0; i < 4; i++) for (int j = 0; j < nv; j++) c[i][j] = _mm512_setzero_ps();
+            for (int sp = 0; sp < Le; sp++) {
+                const uint32_t *vv = vh + (size_t)sp * hd;
+                __m512bh w0 = (__m512bh)_mm512_set1_epi32((int)p2[sp]);
+                __m512bh w1 = (__m512bh)_mm512_set1_epi32((int)p2[Le + sp]);
+                __m512bh w2 = (__m512bh)_mm512_set1_epi32((int)p2[2 * Le + sp]);
+                __m512bh w3 = (__m512bh)_mm512_set1_epi32((int)p2[3 * Le + sp]);
+                for (int j = 0; j < nv; j++) {
+                    __m512bh x = (__m512bh)_mm512_loadu_si512((const void *)(vv + 16 * j));
+                    c[0][j] = _mm512_dpbf16_ps(c[0][j], x, w0);
+                    c[1][j] = _mm512_dpbf16_ps(c[1][j], x, w1);
+                    c[2][j] = _mm512_dpbf16_ps(c[2][j], x, w2);
+                    c[3][j] = _mm512_dpbf16_ps(c[3][j], x, w3);
+                }
+            }
+            for (int i = 0; i < nq; i++) {
+                float *ch = ctx + (size_t)(a + t + i) * H + h * hd;
                 __m512 iv = _mm512_set1_ps(inv[i]);
                 for (int j = 0; j < nv; j++) _mm512_storeu_ps(ch + 16 * j, _mm512_mul_ps(c[i][j], iv));
             }
@@ -714,7 +1052,13 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
     float   *ad = (float *)malloc((size_t)T * nbmax * sizeof(float));
     int32_t *as = (int32_t *)malloc((size_t)T * nbmax * sizeof(int32_t));
 #define QUANT(X, NIN) quantize_acts((X), T, (NIN), aq, ad, as)
-#define MAT(W, B, Y, NOUT, NIN) matmul_q4q8((W), (B), aq, ad, as, (Y), T, (NOUT), (NIN))
+#if defined(E5_LANES)
+#define MAT(W, P, B, Y, NOUT, NIN) do { \
+        if (P) matmul_lanes((P), (B), aq, ad, as, (Y), T); \
+        else matmul_q4q8((W), (B), aq, ad, as, (Y), T, (NOUT), (NIN)); } while (0)
+#else
+#define MAT(W, P, B, Y, NOUT, NIN) matmul_q4q8((W), (B), aq, ad, as, (Y), T, (NOUT), (NIN))
+#endif
 
     /* embeddings: word + position + token_type(0), then LayerNorm */
 #pragma omp parallel for schedule(static)
@@ -728,6 +1072,15 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
 
     float scale = 1.f / sqrtf((float)hd);
     float *kT = NULL, *prob16 = NULL;
+#if defined(E5_BF16)
+    uint32_t *kT2 = NULL, *vT2 = NULL, *q2 = NULL, *p2 = NULL;
+    if (hd % 16 == 0 && hd <= 64) {
+        kT2 = (uint32_t *)calloc((size_t)(H / 2) * (m->MAXP + 16), sizeof(uint32_t));
+        vT2 = (uint32_t *)calloc((size_t)H * (m->MAXP / 2 + 1), sizeof(uint32_t));
+        q2 = (uint32_t *)calloc((size_t)(H / 2) * m->MAXP, sizeof(uint32_t));
+        p2 = (uint32_t *)calloc((size_t)4 * (m->MAXP / 2 + 1), sizeof(uint32_t));
+    }
+#endif
 #if defined(__AVX512F__)
     if (hd % 16 == 0 && hd <= 64) {
         kT = (float *)calloc((size_t)H * (m->MAXP + 16), sizeof(float));
@@ -737,10 +1090,16 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
     for (int l = 0; l < m->NL; l++) {
         layer_t *ly = &m->layers[l];
         QUANT(x, H);                       /* Q/K/V share the same input */
-        MAT(ly->qw, ly->qb, q, H, H);
-        MAT(ly->kw, ly->kb, k, H, H);
-        MAT(ly->vw, ly->vb, v, H, H);
+        MAT(ly->qw, ly->qp, ly->qb, q, H, H);
+        MAT(ly->kw, ly->kp, ly->kb, k, H, H);
+        MAT(ly->vw, ly->vp, ly->vb, v, H, H);
         /* scaled dot-product attention, restricted to each text's own tokens */
+#if defined(E5_BF16)
+        if (kT2 && prob16) {
+            for (int t = 0; t < T; t = send[t])
+                attend_segment_bf16(q, k, v, ctx, sstart[t], send[t], H, NH, hd, scale, kT2, vT2, q2, prob16, p2);
+        } else
+#endif
 #if defined(__AVX512F__)
         if (kT) {
             for (int t = 0; t < T; t = send[t])
@@ -801,12 +1160,12 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
                 }
             free(prob);
         }
-        QUANT(ctx, H); MAT(ly->aow, ly->aob, ao, H, H);
+        QUANT(ctx, H); MAT(ly->aow, ly->aop, ly->aob, ao, H, H);
         add_layernorm(x, ao, ly->aln_w, ly->aln_b, T, H, m->eps);   /* x = LN(x+attn) */
 
-        QUANT(x, H); MAT(ly->fiw, ly->fib, mid, FF, H);
+        QUANT(x, H); MAT(ly->fiw, ly->fip, ly->fib, mid, FF, H);
         gelu_all(mid, (size_t)T * FF);
-        QUANT(mid, FF); MAT(ly->fow, ly->fob, fo, H, FF);
+        QUANT(mid, FF); MAT(ly->fow, ly->fop, ly->fob, fo, H, FF);
         add_layernorm(x, fo, ly->oln_w, ly->oln_b, T, H, m->eps);   /* x = LN(x+ffn) */
     }
 
@@ -831,6 +1190,9 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
 
     free(x); free(q); free(k); free(v); free(ctx); free(ao); free(mid); free(fo);
     free(kT); free(prob16);
+#if defined(E5_BF16)
+    free(kT2); free(vT2); free(q2); free(p2);
+#endif
     free(aq); free(ad); free(as);
     return 0;
 #undef QUANT
@@ -1185,6 +1547,11 @@ static e5_model *e5_parse(const uint8_t *base, size_t size, void *map, size_t ma
         T(fow, "fo.w", const block_q4_0 *) T(fob, "fo.b", const float *)
         T(oln_w, "oln.w", const float *)  T(oln_b, "oln.b", const float *)
 #undef T
+#if defined(E5_LANES)
+        ly->qp = pack_q4(ly->qw, m->H, m->H);   ly->kp = pack_q4(ly->kw, m->H, m->H);
+        ly->vp = pack_q4(ly->vw, m->H, m->H);   ly->aop = pack_q4(ly->aow, m->H, m->H);
+        ly->fip = pack_q4(ly->fiw, m->FF, m->H); ly->fop = pack_q4(ly->fow, m->H, m->FF);
+#endif
     }
     free(dir);
 
@@ -1226,6 +1593,13 @@ void e5_free(e5_model *m) {
     if (!m) return;
     free(m->tok.offs); free(m->tok.scores); free(m->tok.ht);
     free(m->tok.norm_cp); free(m->tok.norm_off); free(m->tok.norm_out);
+#if defined(E5_LANES)
+    for (int l = 0; l < m->NL; l++) {
+        layer_t *ly = &m->layers[l];
+        free_packed(ly->qp); free_packed(ly->kp); free_packed(ly->vp);
+        free_packed(ly->aop); free_packed(ly->fip); free_packed(ly->fop);
+    }
+#endif
     free(m->layers);
     if (m->sae_map) munmap(m->sae_map, m->sae_map_size);
     if (m->map) munmap(m->map, m->map_size);

@@ -17,6 +17,18 @@ fn local() -> LocalE5 {
         .expect("models/e5 is installed by ./run test")
 }
 
+/// No query cache, so every call really runs the engine.
+fn uncached(batch: usize) -> LocalE5 {
+    LocalE5::load(
+        Path::new("models/e5"),
+        LocalOptions {
+            batch,
+            query_cache: 0,
+        },
+    )
+    .unwrap()
+}
+
 fn s(xs: &[&str]) -> Vec<String> {
     xs.iter().map(|x| (*x).to_owned()).collect()
 }
@@ -57,15 +69,7 @@ async fn russian_and_english_paraphrases_are_close_and_unrelated_texts_are_not()
 
 #[tokio::test]
 async fn embeddings_are_deterministic_and_a_batch_equals_single_calls() {
-    // No cache, so every call really runs the engine.
-    let e = LocalE5::load(
-        Path::new("models/e5"),
-        LocalOptions {
-            batch: 3,
-            query_cache: 0,
-        },
-    )
-    .unwrap();
+    let e = uncached(3);
     let texts = s(&[
         "Где мой заказ?",
         "Where is my order?",
@@ -91,6 +95,40 @@ async fn embeddings_are_deterministic_and_a_batch_equals_single_calls() {
         .await
         .unwrap();
     assert_ne!(q[0], batch[0]);
+}
+
+/// The engine's SIMD kernels (AVX2, AVX-512 VNNI matmul, bf16 attention,
+/// whichever this CPU has) against vectors from its portable scalar path
+/// (native/e5/tools/reference.c): a Russian and an English paragraph, a text
+/// long enough to need three 512-token windows, and two queries.
+#[tokio::test]
+async fn the_engine_agrees_with_its_portable_scalar_path() {
+    let e = uncached(8);
+    let fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string("tests/fixtures/e5_reference.json").unwrap())
+            .unwrap();
+    let items = fixture.as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    for item in items {
+        let text = item["text"].as_str().unwrap().to_owned();
+        let role = match item["role"].as_str().unwrap() {
+            "query" => EmbedRole::Query,
+            _ => EmbedRole::Passage,
+        };
+        let want: Vec<f32> = item["vector"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        let got = e.embed(role, vec![text.clone()]).await.unwrap();
+        let c = cosine(&got[0], &want);
+        assert!(
+            c > 0.9999,
+            "cosine {c} to the scalar reference for {:?}",
+            text.chars().take(40).collect::<String>()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
