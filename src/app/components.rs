@@ -189,6 +189,7 @@ pub fn worker_config(settings: &Settings) -> WorkerConfig {
     WorkerConfig {
         batch: q.batch,
         lease: Duration::from_secs(q.lease_secs),
+        job_timeout: Duration::from_secs(q.job_timeout_secs),
         backoff: Backoff {
             base: Duration::from_millis(q.backoff_base_ms),
             max: Duration::from_secs(q.backoff_max_secs),

@@ -148,6 +148,9 @@ impl Settings {
         if self.queue.batch == 0 || self.queue.max_attempts == 0 {
             return bad("queue.batch and queue.max_attempts must be at least 1 (queue.workers may be 0: no workers in this process)".into());
         }
+        if self.queue.lease_secs == 0 || self.queue.job_timeout_secs == 0 {
+            return bad("queue.lease_secs and queue.job_timeout_secs must be at least 1".into());
+        }
         if self.store.group_commit_max == 0 || self.store.ingest_lanes == 0 {
             return bad("store.group_commit_max and store.ingest_lanes must be at least 1".into());
         }
@@ -211,6 +214,7 @@ mod tests {
             jail.set_env("HOLDFAST__QUEUE__WORKERS", "7");
             let s = Settings::load(None, None).map_err(|e| e.to_string())?;
             assert_eq!(s.queue.workers, 7);
+            assert!(s.queue.job_timeout_secs > s.queue.lease_secs);
             assert_eq!(s.auth.hmac_secret.expose(), "super-secret-value");
             let shown = s.to_masked_toml();
             assert!(!shown.contains("super-secret-value"));
@@ -234,6 +238,21 @@ mod tests {
             assert!(Settings::load(None, None).is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_zero_lease_or_job_timeout_is_refused() {
+        for key in [
+            "HOLDFAST__QUEUE__LEASE_SECS",
+            "HOLDFAST__QUEUE__JOB_TIMEOUT_SECS",
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env(key, "0");
+                let e = Settings::load(None, None).unwrap_err().to_string();
+                assert!(e.contains("job_timeout_secs"), "{e}");
+                Ok(())
+            });
+        }
     }
 
     #[test]

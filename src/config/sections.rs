@@ -190,6 +190,7 @@ pub struct QueueSettings {
     pub backoff_base_ms: u64,
     pub backoff_max_secs: u64,
     pub lease_secs: u64,
+    pub job_timeout_secs: u64,
     pub poll_interval_ms: u64,
 }
 

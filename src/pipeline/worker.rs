@@ -58,7 +58,13 @@ impl Handlers {
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub batch: usize,
+    /// How long a claim holds a job. Renewed every third of it while the
+    /// job runs, so it bounds how soon another worker takes over the jobs of
+    /// a worker that died, not how long a job may run.
     pub lease: Duration,
+    /// How long one run of a job may take before it is abandoned and
+    /// retried with backoff.
+    pub job_timeout: Duration,
     pub backoff: Backoff,
     pub poll: Duration,
     /// On shutdown, how long running jobs may take before their leases are
@@ -143,6 +149,14 @@ impl Worker {
             .collect();
         let mut running: FuturesUnordered<_> =
             jobs.into_iter().map(|job| self.run_job(job)).collect();
+        // Leases are renewed until the batch's outcomes are recorded: a job
+        // may outlast its lease (and a finished one waits for the rest of
+        // the batch), while a worker that dies stops renewing, so its jobs
+        // come free within one lease.
+        let batch_leases: Vec<(JobId, uuid::Uuid)> = leases.iter().map(|(i, t)| (*i, *t)).collect();
+        let every = (self.config.lease / 3).max(Duration::from_millis(10));
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut outcomes = Vec::with_capacity(n);
         let deadline = async {
             match shutdown {
@@ -167,6 +181,17 @@ impl Worker {
                     tracing::warn!(unfinished = leases.len(), "shutdown grace over; releasing leases");
                     break;
                 }
+                _ = renew.tick() => {
+                    match self.store.extend_leases(batch_leases.clone(), self.config.lease).await {
+                        Ok(n) if n < batch_leases.len() => tracing::warn!(
+                            renewed = n,
+                            held = batch_leases.len(),
+                            "some leases were lost to another worker; their outcomes will be ignored"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "renewing leases failed; will try again"),
+                    }
+                }
             }
         }
         drop(running);
@@ -189,9 +214,7 @@ impl Worker {
                     error: format!("no handler registered for {}", job.kind),
                 };
             };
-            // Finish well inside the lease so no other worker takes the job
-            // while this one still runs it.
-            let limit = self.config.lease.mul_f32(0.8);
+            let limit = self.config.job_timeout;
             let outcome = match tokio::time::timeout(limit, handler.handle(&job)).await {
                 Ok(r) => r,
                 Err(_) => Err(JobError::Retryable(anyhow::anyhow!(

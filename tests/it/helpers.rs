@@ -194,21 +194,10 @@ impl TestApp {
         })));
     }
 
-    /// A worker over this app's store and handlers, for draining by hand.
+    /// A worker over this app's store and handlers, for draining by hand
+    /// (a 2-second lease, renewed while a job runs; the default job timeout).
     pub fn worker(&self, id: &str, channels: Option<Channels>) -> Worker {
-        self.worker_with_lease(id, channels, 2)
-    }
-
-    /// A worker whose jobs may run for up to 80% of `lease_secs` (the
-    /// value refit is CPU-bound and slow in debug builds on a busy machine;
-    /// the 2-second lease of [`Self::worker`] timed it out in CI).
-    pub fn worker_with_lease(
-        &self,
-        id: &str,
-        channels: Option<Channels>,
-        lease_secs: u64,
-    ) -> Worker {
-        let mut s = settings();
+        let s = settings();
         let agent = Arc::new(holdfast::app::agent(&s).expect("agent builds"));
         let metrics = Arc::new(holdfast::metrics::Metrics::new());
         let handlers = holdfast::app::handlers(
@@ -219,7 +208,6 @@ impl TestApp {
             self.history.clone(),
             metrics.clone(),
         );
-        s.queue.lease_secs = lease_secs;
         Worker::new(
             id.into(),
             self.store.clone(),

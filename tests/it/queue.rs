@@ -54,11 +54,23 @@ fn worker_on(
     backoff_ms: u64,
     lease: Duration,
 ) -> Worker {
+    worker_with(store, id, probe, backoff_ms, lease, Duration::from_secs(30))
+}
+
+fn worker_with(
+    store: Arc<dyn Store>,
+    id: &str,
+    handler: Arc<dyn JobHandler>,
+    backoff_ms: u64,
+    lease: Duration,
+    job_timeout: Duration,
+) -> Worker {
     let mut h = Handlers::default();
-    h.register(JobKind::CustomerValue, probe);
+    h.register(JobKind::CustomerValue, handler);
     let config = WorkerConfig {
         batch: 8,
         lease,
+        job_timeout,
         backoff: Backoff {
             base: Duration::from_millis(backoff_ms),
             max: Duration::from_secs(3600),
@@ -253,6 +265,100 @@ async fn expired_leases_are_reclaimed(db: Db) {
 }
 on_both!(expired_leases_are_reclaimed, expired_leases_are_reclaimed);
 
+/// Sleeps for the job's `pause_ms`, recording every run.
+struct Sleeper {
+    runs: Mutex<Vec<JobId>>,
+}
+
+#[async_trait]
+impl JobHandler for Sleeper {
+    async fn handle(&self, job: &Job) -> Result<(), JobError> {
+        self.runs.lock().unwrap().push(job.id);
+        let ms = job.payload["pause_ms"].as_u64().unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(())
+    }
+}
+
+fn sleeper(
+    store: &Arc<dyn Store>,
+    sleeper: Arc<Sleeper>,
+    lease: Duration,
+    timeout: Duration,
+) -> Worker {
+    worker_with(store.clone(), "sleeper", sleeper, 3_600_000, lease, timeout)
+}
+
+fn sleepy_job(pause_ms: u64) -> NewJob {
+    NewJob::now(JobKind::CustomerValue, json!({ "pause_ms": pause_ms }), 3)
+}
+
+async fn a_job_outlasting_its_lease_keeps_it_until_its_timeout(db: Db) {
+    let app = spawn_app(db).await;
+    let runs = Arc::new(Sleeper {
+        runs: Mutex::new(vec![]),
+    });
+    // One batch of two jobs: one runs three and a half leases long, the
+    // other finishes at once and waits for the batch's outcomes to be
+    // recorded. Neither is handed to anyone else meanwhile: both leases are
+    // renewed (every third of a lease, which leaves a busy machine 2/3 s of
+    // slack) until then.
+    let (slow, quick) = (sleepy_job(3500), sleepy_job(0));
+    let ids = vec![slow.id, quick.id];
+    app.store.enqueue(vec![slow, quick]).await.unwrap();
+    let lease = Duration::from_secs(1);
+    let a = sleeper(&app.store, runs.clone(), lease, Duration::from_secs(30));
+    let running = tokio::spawn(async move { a.run_once().await.unwrap() });
+    let mut stolen = Vec::new();
+    while !running.is_finished() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stolen.extend(
+            app.store
+                .claim_jobs("thief", 10, lease, Timestamp::now())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|j| j.id),
+        );
+    }
+    assert_eq!(running.await.unwrap(), 2);
+    assert!(stolen.is_empty(), "claimed from a live worker: {stolen:?}");
+    let mut ran = runs.runs.lock().unwrap().clone();
+    ran.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(ran, want, "each job ran once");
+    for id in &ids {
+        let j = app.store.job(*id).await.unwrap().unwrap();
+        assert_eq!((j.state, j.attempts), (JobState::Done, 1));
+    }
+
+    // The job timeout, not the lease, bounds a run: over it, the run is
+    // abandoned and the job waits for its retry.
+    let j = sleepy_job(1000);
+    let id = j.id;
+    app.store.enqueue(vec![j]).await.unwrap();
+    let short = sleeper(
+        &app.store,
+        runs.clone(),
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+    );
+    assert_eq!(short.run_once().await.unwrap(), 1);
+    let retried = app.store.job(id).await.unwrap().unwrap();
+    assert_eq!((retried.state, retried.attempts), (JobState::Queued, 1));
+    assert!(
+        retried.last_error.as_deref().unwrap().contains("timed out"),
+        "{:?}",
+        retried.last_error
+    );
+    app.stop().await;
+}
+on_both!(
+    a_job_outlasting_its_lease_keeps_it_until_its_timeout,
+    a_job_outlasting_its_lease_keeps_it_until_its_timeout
+);
+
 async fn concurrent_workers_never_share_a_job(db: Db) {
     let app = spawn_app(db).await;
     let jobs: Vec<NewJob> = (0..200).map(|_| job(3)).collect();
@@ -358,6 +464,7 @@ async fn two_processes_on_one_postgres_never_share_a_job() {
             let config = WorkerConfig {
                 batch: 4,
                 lease: Duration::from_secs(30),
+                job_timeout: Duration::from_secs(30),
                 backoff: Backoff {
                     base: Duration::from_millis(1),
                     max: Duration::from_secs(1),

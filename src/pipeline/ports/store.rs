@@ -134,6 +134,14 @@ pub trait Store: Send + Sync + 'static {
     async fn finish_jobs(&self, outcomes: Vec<JobOutcome>) -> StoreResult<()>;
     /// Gives leased jobs back without counting the attempt (shutdown).
     async fn release_jobs(&self, leases: Vec<(JobId, uuid::Uuid)>) -> StoreResult<()>;
+    /// Renews leases still held (same token, still running) to `lease` from
+    /// now, for jobs that run longer than one lease; returns how many were
+    /// renewed (a lease lost to another worker is not).
+    async fn extend_leases(
+        &self,
+        leases: Vec<(JobId, uuid::Uuid)>,
+        lease: Duration,
+    ) -> StoreResult<usize>;
     async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> StoreResult<Vec<Job>>;
     async fn job(&self, id: JobId) -> StoreResult<Option<Job>>;
     /// Puts a dead job back in the queue with fresh attempts.

@@ -159,6 +159,29 @@ pub async fn release(
     Ok(())
 }
 
+pub async fn extend(
+    conn: &mut PgConnection,
+    leases: &[(JobId, uuid::Uuid)],
+    until: i64,
+    now: i64,
+) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for (id, token) in leases {
+        n += sqlx::query(
+            "UPDATE jobs SET lease_until = $3, updated_at = $4
+             WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+        )
+        .bind(id.as_uuid())
+        .bind(token)
+        .bind(until)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected() as usize;
+    }
+    Ok(n)
+}
+
 pub async fn list(
     conn: &mut PgConnection,
     state: Option<JobState>,

@@ -247,6 +247,21 @@ impl Store for PgStore {
         tx!(self, |c, now| Ok(queue::release(c, &leases, now).await?))
     }
 
+    async fn extend_leases(
+        &self,
+        leases: Vec<(JobId, uuid::Uuid)>,
+        lease: Duration,
+    ) -> StoreResult<usize> {
+        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+        tx!(self, |c, now| Ok(queue::extend(
+            c,
+            &leases,
+            now + lease_us,
+            now
+        )
+        .await?))
+    }
+
     async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> StoreResult<Vec<Job>> {
         read!(self, |c| queue::list(c, state, limit).await)
     }

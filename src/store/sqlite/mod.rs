@@ -238,7 +238,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Vec<Job>> {
         let worker = worker.to_owned();
-        let lease_us = lease.as_micros() as i64;
+        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
         self.write(move |c, _| {
             Ok(queue::claim(
                 c,
@@ -258,6 +258,16 @@ impl Store for SqliteStore {
 
     async fn release_jobs(&self, leases: Vec<(JobId, uuid::Uuid)>) -> StoreResult<()> {
         self.write(move |c, now| Ok(queue::release(c, &leases, now)?))
+            .await
+    }
+
+    async fn extend_leases(
+        &self,
+        leases: Vec<(JobId, uuid::Uuid)>,
+        lease: Duration,
+    ) -> StoreResult<usize> {
+        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+        self.write(move |c, now| Ok(queue::extend(c, &leases, now + lease_us, now)?))
             .await
     }
 

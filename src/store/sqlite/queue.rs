@@ -113,6 +113,23 @@ pub fn release(conn: &Connection, leases: &[(JobId, uuid::Uuid)], now: i64) -> a
     Ok(())
 }
 
+pub fn extend(
+    conn: &Connection,
+    leases: &[(JobId, uuid::Uuid)],
+    until: i64,
+    now: i64,
+) -> anyhow::Result<usize> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE jobs SET lease_until = ?3, updated_at = ?4
+         WHERE id = ?1 AND lease_token = ?2 AND state = 'running'",
+    )?;
+    let mut n = 0;
+    for (id, token) in leases {
+        n += stmt.execute(params![id.to_string(), token.to_string(), until, now])?;
+    }
+    Ok(n)
+}
+
 pub fn list(conn: &Connection, state: Option<JobState>, limit: usize) -> anyhow::Result<Vec<Job>> {
     let sql = format!(
         "SELECT {JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR state = ?1) ORDER BY updated_at DESC LIMIT ?2"
