@@ -249,6 +249,24 @@ async fn hybrid_retrieval_meets_the_issue_floors_on_the_shared_eval_corpus() {
         n("answerable_wrongly_declined") <= WRONGLY_DECLINED_MAX,
         "{report}"
     );
+    // Every question's verdict is listed with the evidence it rests on, and
+    // agrees with the threshold and the counts.
+    let verdicts = r["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 88, "{report}");
+    let min_dense = holdfast::app::search_options(&settings).min_dense;
+    let declined = |answerable: bool| {
+        verdicts
+            .iter()
+            .filter(|v| v["answerable"] == answerable && v["declined"] == true)
+            .count() as u64
+    };
+    assert_eq!(declined(false), n("unanswerable_declined"));
+    assert_eq!(declined(true), n("answerable_wrongly_declined"));
+    for v in verdicts {
+        // f32 written as its shortest decimal reads back as the same f32
+        let top = v["top_dense"].as_f64().unwrap() as f32;
+        assert_eq!(v["declined"] == true, top < min_dense, "{v}");
+    }
 }
 
 /// Answerable questions the calibrated threshold may decline along with

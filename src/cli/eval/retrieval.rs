@@ -92,6 +92,7 @@ pub async fn run(
     let mut groups: BTreeMap<String, Tally> = BTreeMap::new();
     let mut latencies = Vec::with_capacity(qs.len());
     let mut misses = Vec::new();
+    let mut verdicts = Vec::with_capacity(qs.len());
     let mut search = opts.clone();
     search.k = opts.candidates.max(opts.k * 5);
     for q in &qs {
@@ -128,6 +129,10 @@ pub async fn run(
         for k in &keys {
             tally(groups.entry(k.clone()).or_default(), q, rank, r.answerable);
         }
+        verdicts.push(json!({
+            "id": q.id, "answerable": !q.gold.is_empty(), "declined": !r.answerable,
+            "top_dense": r.top_dense, "confidence": r.confidence,
+        }));
         if !q.gold.is_empty() && rank.is_none_or(|r| r >= 5) {
             misses.push(json!({"id": q.id, "gold": q.gold, "got": &ranked[..ranked.len().min(5)]}));
         }
@@ -149,6 +154,9 @@ pub async fn run(
         .collect::<serde_json::Map<_, _>>()
         .into();
     out["misses@5"] = json!(misses);
+    // Each question's verdict and the evidence it rests on, for choosing
+    // [kb] min_dense on one's own questions.
+    out["verdicts"] = json!(verdicts);
     Ok(out)
 }
 
