@@ -30,6 +30,7 @@ mod history;
 mod import;
 mod ingest;
 mod kb;
+mod leases;
 mod llm;
 mod outbox;
 mod queue;
