@@ -22,9 +22,9 @@ fn main() {
         .warnings(false);
     if use_avx2() {
         build.flag("-mavx2").flag("-mfma").flag("-mf16c");
-        // The 4-bit matmul's VNNI kernel (twice the AVX2 one's rate) where
-        // the CPU has AVX-512 VNNI: same rule as for AVX2 (target features,
-        // or a native build on such a host).
+        // The 4-bit matmul's VNNI kernel (a whole text 2.7 times as fast as
+        // with AVX2 alone) where the CPU has AVX-512 VNNI: same rule as for
+        // AVX2 (target features, or a native build on such a host).
         if use_avx512_vnni() {
             build
                 .flag("-mavx512f")

@@ -160,48 +160,6 @@ static void quantize_acts(const float *RESTRICT X, int L, int nin,
  * int32 block partials accumulate straight into float vectors (one hsum per
  * output); the -8 nibble offset is folded in through the activation sums. */
 #define RO 8
-#if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__)
-/* The same product with AVX-512 VNNI: one vpdpbusd multiplies 64 weight
- * nibbles (as unsigned bytes) by 64 int8 activations -- two Q4/Q8 blocks --
- * and sums them in fours into 16 int32 lanes (lanes 0-7: the first block,
- * 8-15: the second), exactly, as maddubs + madd do. Each half is scaled by
- * its block's d_w * d_a. The -8 nibble offset costs nothing: each lane
- * starts at -s_a (the block's activation sum), so a block's 8 lanes start at
- * -8 * s_a, exactly the offset's share. */
-static void matmul_rows_vnni(const int8_t *RESTRICT wexp, float dwf[RO][64],
-                             const int8_t *RESTRICT aq, const float *RESTRICT ad,
-                             const int32_t *RESTRICT as, float *RESTRICT Y,
-                             const float *bias, int L, int nout, int nin, int oo) {
-    int nb = nin / QK;
-    /* weight scales, each repeated over the 8 lanes of its block */
-    float dwrep[RO][64 * 8] __attribute__((aligned(64)));
-    for (int r = 0; r < RO; r++)
-        for (int b = 0; b < nb; b++)
-            for (int j = 0; j < 8; j++) dwrep[r][b * 8 + j] = dwf[r][b];
-    for (int t = 0; t < L; t++) {
-        const int8_t *a = aq + (size_t)t * nin;
-        const float *dT = ad + (size_t)t * nb;
-        const int32_t *sT = as + (size_t)t * nb;
-        __m512 facc[RO];
-        for (int r = 0; r < RO; r++) facc[r] = _mm512_setzero_ps();
-        for (int b = 0; b < nb; b += 2) {
-            __m512i av = _mm512_loadu_si512((const void *)(a + b * QK));
-            __m512 dav = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(dT[b])),
-                                            _mm256_set1_ps(dT[b + 1]), 1);
-            __m512i neg_sa = _mm512_inserti32x8(_mm512_castsi256_si512(_mm256_set1_epi32(-sT[b])),
-                                                _mm256_set1_epi32(-sT[b + 1]), 1);
-            for (int r = 0; r < RO; r++) {
-                __m512i wv = _mm512_loadu_si512((const void *)(wexp + (size_t)r * nin + b * QK));
-                __m512i s = _mm512_dpbusd_epi32(neg_sa, wv, av);
-                __m512 scale = _mm512_mul_ps(_mm512_load_ps(&dwrep[r][b * 8]), dav);
-                facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, facc[r]);
-            }
-        }
-        for (int r = 0; r < RO; r++)
-            Y[(size_t)t * nout + oo + r] = (bias ? bias[oo + r] : 0.f) + _mm512_reduce_add_ps(facc[r]);
-    }
-}
-#endif
 #if defined(__AVX2__)
 /* Holdfast: the AVX2 product for a full group of 8 rows. Each row's block
  * product (maddubs + madd: 8 int32 partial sums, exact) is reduced across
@@ -279,12 +237,6 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
 #endif
                 }
             }
-#if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__)
-            if ((nb & 1) == 0 && ro == RO) {
-                matmul_rows_vnni(wexp, dwf, aq, ad, as, Y, bias, L, nout, nin, oo);
-                continue;
-            }
-#endif
 #if defined(__AVX2__)
             if (ro == RO) {
                 matmul_rows_avx2(wexp, dwf, aq, ad, as, Y, bias, L, nout, nin, oo);
@@ -1083,7 +1035,9 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
 #endif
 #if defined(__AVX512F__)
     if (hd % 16 == 0 && hd <= 64) {
+#if !defined(E5_BF16)
         kT = (float *)calloc((size_t)H * (m->MAXP + 16), sizeof(float));
+#endif
         prob16 = (float *)calloc((size_t)4 * (m->MAXP + 16), sizeof(float));
     }
 #endif
