@@ -195,6 +195,7 @@ pub fn search_options(settings: &Settings) -> crate::knowledge::retrieve::Search
         fusion: fusion(settings, k.fusion, k.dense_weight),
         candidates: k.candidates,
         min_dense: k.min_dense,
+        agree_margin: k.agree_margin,
         min_coverage: k.min_coverage,
         doc_aggregation: crate::knowledge::retrieve::DocAggregation {
             second: k.doc_second,

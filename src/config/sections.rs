@@ -28,6 +28,7 @@ pub struct KbSettings {
     pub translated: f32,
     pub doc_second: f32,
     pub min_dense: f32,
+    pub agree_margin: f32,
     pub min_coverage: f32,
     pub history_k: usize,
     pub history_recent: usize,

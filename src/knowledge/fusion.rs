@@ -155,6 +155,26 @@ pub fn best_dense(cands: &[Candidate], qlang: Option<&str>, bonus: f32) -> Optio
         .reduce(f32::max)
 }
 
+/// Whether the document of the best dense chunk (foreign ones with `bonus`
+/// added) is also the best BM25 document: same-language BM25's when it
+/// matched anything, else the translation's.
+pub fn lists_agree(cands: &[Candidate], qlang: Option<&str>, bonus: f32) -> bool {
+    let best = |score: &dyn Fn(&Candidate) -> Option<f32>| {
+        cands
+            .iter()
+            .filter_map(|c| score(c).map(|s| (c, s)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(c, _)| c.doc_id.as_str())
+    };
+    let dense = best(&|c| {
+        c.dense
+            .map(|d| d + if foreign(c, qlang) { bonus } else { 0.0 })
+    });
+    let lexical = best(&|c| c.sparse.filter(|_| !foreign(c, qlang)))
+        .or_else(|| best(&|c| c.translated.filter(|_| foreign(c, qlang))));
+    dense.is_some() && dense == lexical
+}
+
 /// Fused score per candidate (same order as `cands`).
 pub fn chunk_scores(cands: &[Candidate], qlang: Option<&str>, fusion: Fusion) -> Vec<f64> {
     match fusion {

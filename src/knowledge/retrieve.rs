@@ -35,6 +35,10 @@ pub struct SearchOptions {
     /// Dense cosine at which a question counts as answerable (e5 cosines
     /// sit in a narrow band; see config [kb]).
     pub min_dense: f32,
+    /// How much lower the threshold sits when BM25 agrees with dense on the
+    /// best document (two independent retrievers pointing at the same
+    /// document are evidence a single cosine does not carry).
+    pub agree_margin: f32,
     /// Share of the query's terms the best chunk must contain (BM25 only).
     pub min_coverage: f32,
     pub doc_aggregation: DocAggregation,
@@ -55,6 +59,7 @@ impl Default for SearchOptions {
             tags: Vec::new(),
             kind: None,
             min_dense: 0.843,
+            agree_margin: 0.007,
             min_coverage: 0.5,
             doc_aggregation: DocAggregation { second: 0.2 },
         }
@@ -82,6 +87,9 @@ pub struct SearchResult {
     /// Best dense cosine (a chunk in another language than the question's
     /// with the fusion's cross-lingual bonus), when dense retrieval ran.
     pub top_dense: Option<f32>,
+    /// Whether BM25's best document (same-language BM25, else the
+    /// translation's) is dense's best one (hybrid only).
+    pub agree: bool,
 }
 
 fn filter(o: &SearchOptions) -> Filter {
@@ -215,10 +223,17 @@ pub fn judge(query: &str, r: &Retrieved, o: &SearchOptions) -> SearchResult {
         Mode::Bm25 => None,
         _ => fz::best_dense(cands, qlang, fz::cross_lingual_bonus(o.fusion)),
     };
+    let agree =
+        r.mode == Mode::Hybrid && fz::lists_agree(cands, qlang, fz::cross_lingual_bonus(o.fusion));
     let (answerable, confidence) = match top_dense {
         Some(d) => {
-            let c = ((d - o.min_dense) / (1.0 - o.min_dense) * 0.5 + 0.5).clamp(0.0, 1.0);
-            (d >= o.min_dense, f64::from(c))
+            let min = if agree {
+                o.min_dense - o.agree_margin
+            } else {
+                o.min_dense
+            };
+            let c = ((d - min) / (1.0 - min) * 0.5 + 0.5).clamp(0.0, 1.0);
+            (d >= min, f64::from(c))
         }
         None => {
             let c = ranked
@@ -247,6 +262,7 @@ pub fn judge(query: &str, r: &Retrieved, o: &SearchOptions) -> SearchResult {
         answerable,
         confidence,
         top_dense,
+        agree,
     }
 }
 

@@ -156,3 +156,49 @@ fn the_translations_list_scores_chunks_in_the_other_language() {
         fz::chunk_scores(&fz::candidates(&dense, &sparse, &[]), Some("en"), z(0.0))
     );
 }
+
+/// The same cosine just under the threshold is answerable when BM25's best
+/// document is dense's best, and declined when BM25 points elsewhere.
+#[test]
+fn agreement_between_the_lists_lowers_the_threshold_by_its_margin() {
+    let o = SearchOptions::default();
+    let cos = o.min_dense - o.agree_margin / 2.0;
+    let verdict = |lang: &str, sparse: Vec<Hit>, translated: Vec<Hit>| {
+        // A foreign chunk's cosine takes the cross-lingual bonus.
+        let bonus = if lang == "en" { 0.0 } else { 0.03 };
+        let dense = vec![
+            hit(1, "a", lang, cos - bonus),
+            hit(2, "b", lang, cos - bonus - 0.05),
+        ];
+        let r = Retrieved {
+            mode: Mode::Hybrid,
+            candidates: fz::candidates(&dense, &sparse, &translated),
+            dense,
+            sparse,
+            translated,
+        };
+        let s = judge("what is a", &r, &o);
+        (s.agree, s.answerable)
+    };
+    let a9 = |lang| vec![hit(1, "a", lang, 9.0), hit(2, "b", lang, 3.0)];
+    let b9 = |lang| vec![hit(2, "b", lang, 9.0), hit(1, "a", lang, 3.0)];
+    assert_eq!(verdict("en", a9("en"), vec![]), (true, true));
+    assert_eq!(verdict("en", b9("en"), vec![]), (false, false));
+    // Chunks in the other language: the translation's best document counts.
+    assert_eq!(verdict("ru", vec![], a9("ru")), (true, true));
+    assert_eq!(verdict("ru", vec![], b9("ru")), (false, false));
+    // Without the margin the agreeing case is declined.
+    let strict = SearchOptions {
+        agree_margin: 0.0,
+        ..o.clone()
+    };
+    let dense = vec![hit(1, "a", "en", cos)];
+    let r = Retrieved {
+        mode: Mode::Hybrid,
+        candidates: fz::candidates(&dense, &a9("en"), &[]),
+        dense,
+        sparse: a9("en"),
+        translated: vec![],
+    };
+    assert!(!judge("what is a", &r, &strict).answerable);
+}

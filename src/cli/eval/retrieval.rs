@@ -131,7 +131,7 @@ pub async fn run(
         }
         verdicts.push(json!({
             "id": q.id, "answerable": !q.gold.is_empty(), "declined": !r.answerable,
-            "top_dense": r.top_dense, "confidence": r.confidence,
+            "top_dense": r.top_dense, "agree": r.agree, "confidence": r.confidence,
         }));
         if !q.gold.is_empty() && rank.is_none_or(|r| r >= 5) {
             misses.push(json!({"id": q.id, "gold": q.gold, "got": &ranked[..ranked.len().min(5)]}));
