@@ -168,6 +168,12 @@ impl Settings {
                 "agent.offer_holdout_pct must be 0..=100 and agent.offer_budget_share 0..=1".into(),
             );
         }
+        let k = &self.kb;
+        if !((-1.0..=1.0).contains(&k.min_dense) && (0.0..1.0).contains(&k.agree_margin)) {
+            return bad(
+                "kb.min_dense must be a cosine in [-1, 1] and kb.agree_margin in [0, 1)".into(),
+            );
+        }
         if self.embed.batch == 0 || self.embed.openai_dim == 0 {
             return bad("embed.batch and embed.openai_dim must be at least 1".into());
         }
@@ -253,6 +259,18 @@ mod tests {
                 Ok(())
             });
         }
+    }
+
+    #[test]
+    fn a_negative_agree_margin_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HOLDFAST__KB__AGREE_MARGIN", "-0.1");
+            let e = Settings::load(None, None).unwrap_err().to_string();
+            assert!(e.contains("kb.agree_margin"), "{e}");
+            jail.set_env("HOLDFAST__KB__AGREE_MARGIN", "0.01");
+            assert!(Settings::load(None, None).is_ok());
+            Ok(())
+        });
     }
 
     #[test]
