@@ -144,35 +144,41 @@ pub fn cross_lingual_bonus(fusion: Fusion) -> f32 {
     }
 }
 
-/// The best dense cosine, foreign chunks with `bonus` added.
-pub fn best_dense(cands: &[Candidate], qlang: Option<&str>, bonus: f32) -> Option<f32> {
+/// The chunk with the best dense cosine and that cosine, foreign chunks
+/// with `bonus` added.
+fn best_dense_chunk<'a>(
+    cands: &'a [Candidate],
+    qlang: Option<&str>,
+    bonus: f32,
+) -> Option<(&'a Candidate, f32)> {
     cands
         .iter()
         .filter_map(|c| {
             c.dense
-                .map(|d| d + if foreign(c, qlang) { bonus } else { 0.0 })
+                .map(|d| (c, d + if foreign(c, qlang) { bonus } else { 0.0 }))
         })
-        .reduce(f32::max)
+        .reduce(|a, b| if b.1 > a.1 { b } else { a })
+}
+
+/// The best dense cosine, foreign chunks with `bonus` added.
+pub fn best_dense(cands: &[Candidate], qlang: Option<&str>, bonus: f32) -> Option<f32> {
+    best_dense_chunk(cands, qlang, bonus).map(|(_, d)| d)
 }
 
 /// Whether the document of the best dense chunk (foreign ones with `bonus`
 /// added) is also the best BM25 document: same-language BM25's when it
 /// matched anything, else the translation's.
 pub fn lists_agree(cands: &[Candidate], qlang: Option<&str>, bonus: f32) -> bool {
-    let best = |score: &dyn Fn(&Candidate) -> Option<f32>| {
+    let best_lexical = |score: &dyn Fn(&Candidate) -> Option<f32>| {
         cands
             .iter()
             .filter_map(|c| score(c).map(|s| (c, s)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(c, _)| c.doc_id.as_str())
     };
-    let dense = best(&|c| {
-        c.dense
-            .map(|d| d + if foreign(c, qlang) { bonus } else { 0.0 })
-    });
-    let lexical = best(&|c| c.sparse.filter(|_| !foreign(c, qlang)))
-        .or_else(|| best(&|c| c.translated.filter(|_| foreign(c, qlang))));
-    dense.is_some() && dense == lexical
+    let lexical = best_lexical(&|c| c.sparse.filter(|_| !foreign(c, qlang)))
+        .or_else(|| best_lexical(&|c| c.translated.filter(|_| foreign(c, qlang))));
+    best_dense_chunk(cands, qlang, bonus).is_some_and(|(c, _)| Some(c.doc_id.as_str()) == lexical)
 }
 
 /// Fused score per candidate (same order as `cands`).
